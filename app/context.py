@@ -1,0 +1,98 @@
+"""The per-request context that the pipeline, the access decision and the log share.
+
+The pipeline middleware creates one `RequestContext` per HTTP request and stores it in the ASGI
+scope. Routes reach it through dependencies; they never commit, and they never write the log:
+they only *describe* what they touched (`audit`), and the pipeline turns that description into
+log entries in the same transaction as the request's writes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.security.caller import Caller
+
+if TYPE_CHECKING:
+    from app.db import Database
+    from app.events.outbox import PendingEvent
+
+SCOPE_KEY = "samhandling.context"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def choose_request_id(supplied: str | None) -> str:
+    """The caller's X-Request-ID when it is sane, else a fresh one."""
+    if supplied and _REQUEST_ID.match(supplied):
+        return supplied
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class AuditFact:
+    """One thing a request touched, as the access log records it."""
+
+    resource_type: str | None
+    resource_id: str | None = None
+    child_id: uuid.UUID | None = None
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    method: str
+    database: Database | None = None
+    caller: Caller | None = None
+    # The client_id a failed authentication claimed; logged so brute force can be seen and limited.
+    claimed_client_id: str | None = None
+    purpose_of_use: str | None = None
+    facts: list[AuditFact] = field(default_factory=list)
+    pending_events: list[PendingEvent] = field(default_factory=list)
+    read_session: AsyncSession | None = None
+    write_session: AsyncSession | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- what routes and services report ------------------------------------------------------
+    def audit(
+        self,
+        resource_type: str | None,
+        resource_id: object | None = None,
+        child_id: uuid.UUID | None = None,
+    ) -> None:
+        self.facts.append(
+            AuditFact(
+                resource_type=resource_type,
+                resource_id=None if resource_id is None else str(resource_id),
+                child_id=child_id,
+            )
+        )
+
+    def audit_children(self, resource_type: str, child_ids: list[uuid.UUID]) -> None:
+        """A list read: one fact per child whose data the response returns."""
+        for child_id in dict.fromkeys(child_ids):
+            self.audit(resource_type, None, child_id)
+
+    # -- sessions, owned by the pipeline ------------------------------------------------------
+    def session(self) -> AsyncSession:
+        """Safe methods read on autocommit; everything else writes in one transaction."""
+        if self.database is None:
+            raise RuntimeError("no database in this request context")
+        if self.method in ("GET", "HEAD", "OPTIONS"):
+            if self.read_session is None:
+                self.read_session = self.database.read_session()
+            return self.read_session
+        if self.write_session is None:
+            self.write_session = self.database.write_session()
+        return self.write_session
+
+
+def get_context(request: Request) -> RequestContext:
+    context: RequestContext | None = request.scope.get(SCOPE_KEY)
+    if context is None:  # only when the app runs without its pipeline, which create_app prevents
+        raise RuntimeError("request context missing: the pipeline middleware is not installed")
+    return context

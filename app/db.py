@@ -1,0 +1,193 @@
+"""Database engines for both dialects, and the two ways the request path talks to them.
+
+The API runs on asyncio drivers (asyncpg for PostgreSQL, aiosqlite for SQLite); migrations, the
+CLI and tests use the synchronous drivers (psycopg, sqlite3) on the same URL. Reads run on
+autocommit connections (no BEGIN/ROLLBACK round trips); writes run in one transaction that the
+request pipeline commits together with its access-log entries (see app/pipeline.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
+
+
+def _base_url(raw: str) -> URL:
+    url = make_url(raw)
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"DATABASE_URL must name sqlite or postgresql, not {backend!r}")
+    return url
+
+
+def is_sqlite(raw_url: str) -> bool:
+    return _base_url(raw_url).get_backend_name() == "sqlite"
+
+
+def async_url(raw: str) -> URL:
+    url = _base_url(raw)
+    driver = "sqlite+aiosqlite" if url.get_backend_name() == "sqlite" else "postgresql+asyncpg"
+    return url.set(drivername=driver)
+
+
+def sync_url(raw: str) -> URL:
+    url = _base_url(raw)
+    driver = "sqlite" if url.get_backend_name() == "sqlite" else "postgresql+psycopg"
+    return url.set(drivername=driver)
+
+
+def ensure_sqlite_directory(raw: str) -> None:
+    """The embedded default lives under ./data/; the folder is made on first connect."""
+    url = make_url(raw)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_sqlite_pragmas(sync_engine: Engine) -> None:
+    """WAL, foreign keys and a busy timeout on every connection; explicit BEGINs.
+
+    pysqlite's own transaction handling is switched off so SQLAlchemy's "begin" decides: write
+    transactions take the write lock at once (BEGIN IMMEDIATE), so a transaction never fails
+    half-way because another connection wrote after it started reading.
+    """
+
+    @event.listens_for(sync_engine, "do_connect")
+    def _on_do_connect(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+        ensure_sqlite_directory(str(sync_engine.url))
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_write") else "BEGIN")
+
+
+def _postgres_server_settings(settings: Settings) -> dict[str, str]:
+    return {
+        "application_name": "samhandling",
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "lock_timeout": str(settings.db_statement_timeout_ms),
+        "idle_in_transaction_session_timeout": str(max(settings.db_statement_timeout_ms * 3, 30_000)),
+        "timezone": "UTC",
+    }
+
+
+def create_api_engine(settings: Settings) -> AsyncEngine:
+    """The engine of one API or worker process."""
+    url = async_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        )
+        _install_sqlite_pragmas(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        connect_args={
+            "timeout": settings.db_connect_timeout,
+            # The client-side guard for a server that stops answering mid-statement.
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + settings.db_connect_timeout,
+            "server_settings": _postgres_server_settings(settings),
+        },
+    )
+
+
+def create_sync_engine(settings: Settings, *, pooled: bool = False) -> Engine:
+    """A synchronous engine for migrations, the CLI and tests."""
+    url = sync_url(settings.database_url)
+    poolclass = None if pooled else NullPool
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url, poolclass=poolclass, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        )
+        _install_sqlite_pragmas(engine)
+        return engine
+    options = " ".join(f"-c {key}={value}" for key, value in _postgres_server_settings(settings).items())
+    return create_engine(
+        url,
+        poolclass=poolclass,
+        connect_args={"connect_timeout": max(1, int(settings.db_connect_timeout)), "options": options},
+    )
+
+
+@contextmanager
+def sync_connection(settings: Settings) -> Iterator[Any]:
+    engine = create_sync_engine(settings)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+class Database:
+    """One process's engine and the two session kinds the request path uses."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._read_bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._write_bind = engine.execution_options(sqlite_write=True)
+
+    def read_session(self) -> AsyncSession:
+        """Autocommit: every statement sees the latest committed state, no transaction kept."""
+        return AsyncSession(bind=self._read_bind, expire_on_commit=False, autoflush=False)
+
+    def write_session(self) -> AsyncSession:
+        """One transaction, committed by the request pipeline together with the log entries."""
+        return AsyncSession(bind=self._write_bind, expire_on_commit=False, autoflush=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Errors that mean "the database cannot answer right now" (→ 503), not "bad request".
+
+    Connection refused or lost, pool exhausted, statement or lock timeout, server shutting down.
+    """
+    if isinstance(error, (sa_exc.TimeoutError, TimeoutError, ConnectionError)):
+        return True
+    if isinstance(error, OSError) and not isinstance(error, sa_exc.SQLAlchemyError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        # 08: connection exception; 57: operator intervention (query canceled, admin shutdown);
+        # 55P03: lock not available; 53: insufficient resources (too many connections).
+        if isinstance(sqlstate, str) and (sqlstate[:2] in {"08", "57", "53"} or sqlstate == "55P03"):
+            return True
+    return False

@@ -1,0 +1,105 @@
+"""Exception handlers: everything the app raises becomes one RFC 9457 problem+json shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.context import SCOPE_KEY
+from app.errors import AppError, problem_response, render_app_error
+
+logger = logging.getLogger(__name__)
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def _request_id(request: Request) -> str | None:
+    context = request.scope.get(SCOPE_KEY)
+    return getattr(context, "request_id", None)
+
+
+def _clean_validation_errors(raw: Any) -> list[dict[str, Any]]:
+    """`loc` and `msg` only: the rejected input can hold a personal identity number."""
+    cleaned = []
+    for error in raw:
+        loc = [part if isinstance(part, (str, int)) else str(part) for part in error.get("loc", ())]
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error")
+            message = f"Malformed JSON: {reason}" if reason else "Malformed JSON"
+        cleaned.append({"loc": loc, "msg": message})
+    return cleaned
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+    where = ".".join(str(part) for part in first["loc"]) or "request"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+async def handle_app_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, AppError)
+    return render_app_error(error, _request_id(request))
+
+
+async def handle_validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    errors = _clean_validation_errors(error.errors())
+    return problem_response(
+        422,
+        "validation-error",
+        "The request is not valid",
+        _summary(errors),
+        request_id=_request_id(request),
+        errors=errors,
+    )
+
+
+async def handle_http_exception(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    slug, title = _HTTP_SLUGS.get(error.status_code, ("http-error", "HTTP error"))
+    detail = error.detail if isinstance(error.detail, str) else title
+    if error.status_code == 404 and detail == "Not Found":
+        detail = "There is no such resource."
+    return problem_response(
+        error.status_code,
+        slug,
+        title,
+        detail,
+        request_id=_request_id(request),
+        headers=getattr(error, "headers", None),
+    )
+
+
+async def handle_integrity_error(request: Request, error: Exception) -> Response:
+    # Services turn the constraint violations they expect into precise 409s; one that reaches
+    # here is a conflict nobody anticipated, still the caller's state and not a server fault.
+    logger.warning("unanticipated integrity error: %s", error)
+    return problem_response(
+        409,
+        "conflict",
+        "Conflict",
+        "The request conflicts with the current state of a record.",
+        request_id=_request_id(request),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(IntegrityError, handle_integrity_error)

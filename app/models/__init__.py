@@ -1,0 +1,7 @@
+"""All tables, imported so that `metadata` is complete for migrations and their checks."""
+
+from sqlmodel import SQLModel
+
+from app.models import audit  # noqa: F401
+
+metadata = SQLModel.metadata

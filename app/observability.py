@@ -1,0 +1,144 @@
+"""Operational signals: structured JSON logs and Prometheus metrics.
+
+Log lines carry ids, route templates, statuses and durations — never bodies, query strings,
+tokens or personal identity numbers. Metrics are labelled by route template, not by path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import orjson
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import Scope
+
+from app.context import RequestContext
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total",
+    "HTTP requests by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request duration by route template and status, log commit included.",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+TOKENS_ISSUED = Counter("samhandling_tokens_issued_total", "Access tokens issued.", ["role"])
+TOKEN_FAILURES = Counter(
+    "samhandling_token_failures_total", "Failed token requests by OAuth error code.", ["error"]
+)
+ACCESS_DENIALS = Counter(
+    "samhandling_access_denials_total",
+    "Requests denied by the access rule (record hidden → 404) by record type.",
+    ["record_type"],
+)
+LOG_APPEND_SECONDS = Histogram(
+    "samhandling_access_log_append_seconds",
+    "Time to chain and commit a batch of access-log entries.",
+    ["path"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+LOG_APPEND_BATCH = Histogram(
+    "samhandling_access_log_batch_entries",
+    "Entries per group-committed batch.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+)
+EVENTS_PENDING = Gauge(
+    "samhandling_event_deliveries_pending",
+    "Webhook deliveries waiting to be attempted.",
+    multiprocess_mode="livemax",
+)
+DELIVERY_FAILURES = Counter("samhandling_event_delivery_failures_total", "Failed webhook delivery attempts.")
+DB_POOL_IN_USE = Gauge(
+    "samhandling_db_pool_connections_in_use",
+    "Database connections checked out of this process's pool.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_SIZE = Gauge(
+    "samhandling_db_pool_size", "Connections this process's pool holds.", multiprocess_mode="livesum"
+)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = JsonFormatter()
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # uvicorn's own access log would print raw paths (and so identifiers); ours prints templates.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+access_logger = logging.getLogger("samhandling.access")
+
+
+class RequestObserver:
+    """Counts and logs every finished request (the pipeline calls it once per request)."""
+
+    def request_finished(self, scope: Scope, context: RequestContext, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope["method"]
+        HTTP_REQUESTS.labels(route, method, str(status)).inc()
+        HTTP_DURATION.labels(route, method, str(status)).observe(seconds)
+        if access_logger.isEnabledFor(logging.INFO):
+            access_logger.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": context.request_id,
+                        "client_id": context.caller.client_id if context.caller else None,
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                    }
+                },
+            )
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    """The exposition text; across all worker processes when they share a metrics folder."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,231 @@
+"""The request pipeline: the one place where a request is identified, committed and logged.
+
+Every HTTP request passes through `RequestPipeline` (a pure ASGI middleware):
+
+1. it gets a request id and a `RequestContext`, and its body is read under the size cap;
+2. the app runs and its response is held back, not sent;
+3. for requests to `/api/v1` and `/oauth/token`, the access-log entries are built from what the
+   route reported and committed — in the request's own write transaction when it succeeded
+   (the write and its entries commit together or not at all), otherwise through the group
+   committer;
+4. only then is the response sent. If the entries cannot be committed, the held-back response
+   is dropped and the caller gets 503 instead: no data leaves without its log entry.
+
+Routes cannot forget to log, and they cannot commit: both happen here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.audit import journal
+from app.audit.entries import build_entries
+from app.audit.group_commit import GroupCommitter, LogUnavailable
+from app.context import SCOPE_KEY, RequestContext, choose_request_id
+from app.db import Database, is_database_unavailable
+from app.errors import PayloadTooLarge, ServiceUnavailable, problem_response, render_app_error
+from app.models.base import utcnow
+from app.observability import RequestObserver
+
+logger = logging.getLogger("samhandling.pipeline")
+
+AUDITED_PREFIXES = ("/api/v1/", "/oauth/token")
+
+
+def is_audited(path: str) -> bool:
+    return path.startswith(AUDITED_PREFIXES) or path == "/api/v1"
+
+
+@dataclass(slots=True)
+class _HeldResponse:
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: list[bytes] = field(default_factory=list)
+    started: bool = False
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int, declared: int | None) -> bytes:
+    if declared is not None and declared > limit:
+        raise _BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away; the app will see an empty body and finish quickly
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying_receive(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # later calls wait for http.disconnect, as the server would
+
+    return replay
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def route_of(scope: Scope) -> tuple[str | None, str]:
+    """The matched route's template and the action name the log records for it."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    action = getattr(route, "operation_id", None) or getattr(route, "name", None)
+    return template, action or "unmatched"
+
+
+class RequestPipeline:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        database: Database,
+        committer: GroupCommitter,
+        max_body_bytes: int,
+        observer: RequestObserver,
+    ) -> None:
+        self.app = app
+        self.database = database
+        self.committer = committer
+        self.max_body_bytes = max_body_bytes
+        self.observer = observer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        context = RequestContext(
+            request_id=choose_request_id(_header(scope, b"x-request-id")),
+            method=scope["method"],
+            database=self.database,
+        )
+        scope[SCOPE_KEY] = context
+        held = await self._run_app(scope, receive, context)
+        if is_audited(scope["path"]):
+            held = await self._commit_with_log(scope, context, held)
+        else:
+            await _close_sessions(context)
+        held.headers.append((b"x-request-id", context.request_id.encode()))
+        await send({"type": "http.response.start", "status": held.status, "headers": held.headers})
+        await send({"type": "http.response.body", "body": b"".join(held.body)})
+        self.observer.request_finished(scope, context, held.status, time.perf_counter() - started)
+
+    async def _run_app(self, scope: Scope, receive: Receive, context: RequestContext) -> _HeldResponse:
+        held = _HeldResponse()
+        try:
+            body = await _read_body(receive, self.max_body_bytes, _declared_length(scope))
+        except _BodyTooLarge:
+            error = PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
+            return _hold(render_app_error(error, context.request_id))
+
+        async def hold(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                held.status = message["status"]
+                held.headers = list(message.get("headers", []))
+                held.started = True
+            elif message["type"] == "http.response.body":
+                held.body.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, _replaying_receive(body, receive), hold)
+        except Exception as error:  # the catch-all: log the traceback, return none of it
+            return self._hold_unexpected(error, context)
+        return held
+
+    def _hold_unexpected(self, error: Exception, context: RequestContext) -> _HeldResponse:
+        if is_database_unavailable(error):
+            logger.warning("request %s: database unavailable: %s", context.request_id, error)
+            return _hold(render_app_error(ServiceUnavailable(), context.request_id))
+        logger.exception("request %s failed", context.request_id, exc_info=error)
+        return _hold(
+            problem_response(
+                500,
+                "internal-error",
+                "Internal error",
+                f"The request failed on the server; quote request id {context.request_id}.",
+                request_id=context.request_id,
+            )
+        )
+
+    async def _commit_with_log(
+        self, scope: Scope, context: RequestContext, held: _HeldResponse
+    ) -> _HeldResponse:
+        template, action = route_of(scope)
+        entries = build_entries(context, status_code=held.status, route=template, action=action, at=utcnow())
+        session = context.write_session
+        try:
+            if session is not None and held.status < 400:
+                await session.flush()
+                await journal.append(await session.connection(), entries)
+                await session.commit()
+                await _close_sessions(context)
+            else:
+                await _close_sessions(context)
+                await self.committer.append(entries)
+        except Exception as error:
+            await _close_sessions(context)
+            if isinstance(error, LogUnavailable) or is_database_unavailable(error):
+                logger.warning("request %s: log entry not committed: %s", context.request_id, error)
+                unavailable = ServiceUnavailable(
+                    "The access log could not be written, so nothing was done or returned."
+                )
+                return _hold(render_app_error(unavailable, context.request_id))
+            return self._hold_unexpected(error, context)
+        return held
+
+
+def _hold(response: Any) -> _HeldResponse:
+    return _HeldResponse(
+        status=response.status_code,
+        headers=list(response.raw_headers),
+        body=[response.body],
+        started=True,
+    )
+
+
+async def _close_sessions(context: RequestContext) -> None:
+    for session in (context.write_session, context.read_session):
+        if session is not None:
+            try:
+                await session.close()
+            except Exception as error:  # a broken connection must not turn into a 500
+                logger.warning("request %s: closing a session failed: %s", context.request_id, error)
+    context.write_session = None
+    context.read_session = None

@@ -1,0 +1,52 @@
+"""Liveness, readiness and metrics: for the platform, not for integrators; never logged."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+
+from app.db import Database
+from app.errors import ServiceUnavailable
+from app.observability import metrics_payload
+
+router = APIRouter(tags=["operations"])
+
+READINESS_TIMEOUT_SECONDS = 3.0
+
+
+@router.get("/healthz", operation_id="operations-healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    """The process is up. Says nothing about the database."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    operation_id="operations-readyz",
+    summary="Readiness",
+    responses={503: {"description": "The database is unreachable or not migrated to the head."}},
+)
+async def readyz(request: Request) -> dict[str, str]:
+    """The database answers and its schema is at the migration head."""
+    database: Database = request.app.state.database
+    expected: str = request.app.state.head_revision
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            async with database.read_session() as session:
+                current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    except Exception as error:
+        raise ServiceUnavailable(f"The database is not reachable: {type(error).__name__}.") from error
+    if current != expected:
+        raise ServiceUnavailable(f"The database schema is at {current}, not at {expected}.")
+    return {"status": "ready", "revision": expected}
+
+
+@router.get(
+    "/metrics", operation_id="operations-metrics", summary="Prometheus metrics", include_in_schema=True
+)
+async def metrics() -> Response:
+    """Prometheus exposition format: requests, latencies, tokens, denials, the log, the pool."""
+    payload, content_type = metrics_payload()
+    return Response(payload, media_type=content_type)

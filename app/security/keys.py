@@ -1,0 +1,174 @@
+"""The token signing key: created once, loaded once per process, published as a JWKS.
+
+The private key is a PEM file (settings: SAMHANDLING_SIGNING_KEY_FILE) written with mode 0600.
+`samhandling keys rotate` moves it to `<name>.previous.pem` and creates a new one; while the
+previous file exists its public half stays in the JWKS and tokens it signed still verify, so
+rotation needs no downtime (rotate again after the longest token lifetime to drop it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jose import jwk
+from jose.backends.base import Key
+
+SUPPORTED_ALGORITHMS = ("RS256", "ES256")
+RSA_KEY_BITS = 2048
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _b64url_fixed(value: int, length: int) -> str:
+    return base64.urlsafe_b64encode(value.to_bytes(length, "big")).rstrip(b"=").decode()
+
+
+def previous_key_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".previous" + path.suffix)
+
+
+def generate_private_key_pem(algorithm: str) -> bytes:
+    if algorithm == "ES256":
+        private: Any = ec.generate_private_key(ec.SECP256R1())
+    elif algorithm == "RS256":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
+    else:
+        raise ValueError(f"unsupported signing algorithm {algorithm!r}")
+    return private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _write_secret_file(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+
+
+def ensure_signing_key(path: Path, algorithm: str = "RS256") -> bool:
+    """Create the key file (0600) if it is absent. True when a key was created."""
+    if path.exists():
+        return False
+    _write_secret_file(path, generate_private_key_pem(algorithm))
+    return True
+
+
+def rotate_signing_key(path: Path, algorithm: str | None = None) -> None:
+    """Current key → previous (dropping an older previous); a fresh current key."""
+    current = SigningKey.load(path)
+    previous = previous_key_path(path)
+    previous.unlink(missing_ok=True)
+    path.rename(previous)
+    _write_secret_file(path, generate_private_key_pem(algorithm or current.algorithm))
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One key pair, with the python-jose key objects built once (parsing PEM is costly)."""
+
+    pem: bytes
+    algorithm: str
+
+    @classmethod
+    def load(cls, path: Path) -> SigningKey:
+        pem = path.read_bytes()
+        private = serialization.load_pem_private_key(pem, password=None)
+        if isinstance(private, rsa.RSAPrivateKey):
+            algorithm = "RS256"
+        elif isinstance(private, ec.EllipticCurvePrivateKey) and private.curve.name == "secp256r1":
+            algorithm = "ES256"
+        else:
+            raise ValueError(f"{path}: only RSA and P-256 EC keys are supported")
+        return cls(pem=pem, algorithm=algorithm)
+
+    @cached_property
+    def _private(self) -> Any:
+        return serialization.load_pem_private_key(self.pem, password=None)
+
+    @cached_property
+    def public_jwk(self) -> dict[str, str]:
+        public = self._private.public_key()
+        if self.algorithm == "RS256":
+            numbers = public.public_numbers()
+            members = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
+        else:
+            numbers = public.public_numbers()
+            members = {
+                "crv": "P-256",
+                "kty": "EC",
+                "x": _b64url_fixed(numbers.x, 32),
+                "y": _b64url_fixed(numbers.y, 32),
+            }
+        return {**members, "kid": self.kid_for(members), "alg": self.algorithm, "use": "sig"}
+
+    @staticmethod
+    def kid_for(required_members: dict[str, str]) -> str:
+        """RFC 7638 thumbprint: SHA-256 over the required members, sorted, no whitespace."""
+        canonical = json.dumps(required_members, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode()).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    @property
+    def kid(self) -> str:
+        return self.public_jwk["kid"]
+
+    @cached_property
+    def signer(self) -> Key:
+        return jwk.construct(self.pem, self.algorithm)
+
+    @cached_property
+    def verifier(self) -> Key:
+        public_pem = self._private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return jwk.construct(public_pem, self.algorithm)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The current signing key and, during a rotation, the previous one."""
+
+    current: SigningKey
+    previous: SigningKey | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> KeyRing:
+        if not path.exists():
+            raise FileNotFoundError(f"signing key {path} is missing: run `samhandling migrate` to create it")
+        current = SigningKey.load(path)
+        previous_path = previous_key_path(path)
+        previous = SigningKey.load(previous_path) if previous_path.exists() else None
+        if previous is not None and previous.algorithm != current.algorithm:
+            previous = None  # only the configured algorithm is ever accepted
+        return cls(current=current, previous=previous)
+
+    @property
+    def algorithm(self) -> str:
+        return self.current.algorithm
+
+    def verifier_for(self, kid: str) -> Key | None:
+        for key in (self.current, self.previous):
+            if key is not None and key.kid == kid:
+                return key.verifier
+        return None
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        keys = [self.current.public_jwk]
+        if self.previous is not None:
+            keys.append(self.previous.public_jwk)
+        return {"keys": keys}

@@ -1,0 +1,72 @@
+"""Service settings, read once from the environment (see the README's configuration table)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+MAX_TOKEN_TTL_SECONDS = 900
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAMHANDLING_", extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses defaults that are only safe on a developer's machine.",
+    )
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DATA_DIR / 'samhandling.db'}",
+        validation_alias=AliasChoices("DATABASE_URL", "SAMHANDLING_DATABASE_URL"),
+    )
+    issuer: str = "http://localhost:8000"
+    audience: str = "samhandling"
+    signing_key_file: Path = DEFAULT_DATA_DIR / "signing-key.pem"
+    token_ttl: int = Field(default=300, ge=30, le=MAX_TOKEN_TTL_SECONDS)
+    rate_limit_per_minute: int = Field(default=3000, ge=0)
+    webhook_allowlist: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    # Beyond the contract's table: limits and timeouts an operator may need to tune.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    auth_failures_per_minute: int = Field(default=10, ge=1)
+    auth_failures_per_address_per_minute: int = Field(default=0, ge=0, description="0 = off")
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=3.0, gt=0)
+    db_connect_timeout: float = Field(default=3.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    metrics_enabled: bool = True
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_defaults(self) -> Settings:
+        if self.environment != "production":
+            return self
+        problems = []
+        if not self.issuer.startswith("https://"):
+            problems.append("SAMHANDLING_ISSUER must be an https:// URL in production")
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must name PostgreSQL in production")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def webhook_allowlist_entries(self) -> list[str]:
+        return [entry.strip() for entry in self.webhook_allowlist.split(",") if entry.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
