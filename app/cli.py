@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
+from app.security.scopes import AgencyKind, Role
 from app.settings import get_settings
 
 OPENAPI_PATH = Path("openapi") / "openapi.json"
@@ -78,6 +81,109 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- agencies, clients and keys -------------------------------------------------------------
+
+
+def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.errors import AppError
+
+    try:
+        return asyncio.run(coroutine)
+    except AppError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as error:
+        print(f"error: the database refused: {error.__class__.__name__}: {error.args[0]}", file=sys.stderr)
+        print("(has `samhandling migrate` been run against this DATABASE_URL?)", file=sys.stderr)
+        return 1
+
+
+def cmd_agencies_add(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.operator import operator_transaction
+    from app.schemas.agency import AgencyCreate, AgencyPublic
+    from app.services.agencies import create_agency
+
+    try:
+        data = AgencyCreate(
+            id=args.id,
+            kind=args.kind,
+            name=args.name,
+            municipality=args.municipality,
+            organisation_number=args.organisation_number,
+            school_unit_code=args.school_unit_code,
+            hsa_id=args.hsa_id,
+        )
+    except ValidationError as error:
+        for issue in error.errors():
+            print(f"error: {'.'.join(map(str, issue['loc']))}: {issue['msg']}", file=sys.stderr)
+        return 2
+
+    async def add() -> int:
+        async with operator_transaction(get_settings(), "agencies add") as (session, context):
+            agency = await create_agency(session, data)
+            context.audit("agency", agency.id)
+            public = AgencyPublic.model_validate(agency, from_attributes=True)
+        print(public.model_dump_json(indent=2))
+        return 0
+
+    return _run(add())
+
+
+def cmd_clients_add(args: argparse.Namespace) -> int:
+    from app.operator import operator_transaction
+    from app.security.scopes import scopes_for
+    from app.services.clients import create_client
+
+    async def add() -> int:
+        async with operator_transaction(get_settings(), "clients add") as (session, context):
+            client, kind, secret = await create_client(
+                session, agency_id=args.agency, role=args.role, name=args.name
+            )
+            context.audit("client", client.client_id)
+        print(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "client_secret": secret,
+                    "agency_id": client.agency_id,
+                    "role": client.role,
+                    "scopes": sorted(scopes_for(kind, client.role)),
+                }
+            )
+        )
+        return 0
+
+    return _run(add())
+
+
+def cmd_clients_revoke(args: argparse.Namespace) -> int:
+    from app.operator import operator_transaction
+    from app.services.clients import revoke_client
+
+    async def revoke() -> int:
+        async with operator_transaction(get_settings(), "clients revoke") as (session, context):
+            context.audit("client", args.client_id)
+            client, _kind = await revoke_client(session, args.client_id)
+        _print_json({"client_id": client.client_id, "revoked_at": client.revoked_at})
+        return 0
+
+    return _run(revoke())
+
+
+def cmd_keys_rotate(_args: argparse.Namespace) -> int:
+    from app.security.keys import KeyRing, rotate_signing_key
+
+    path = get_settings().signing_key_file
+    old = KeyRing.load(path).current.kid
+    rotate_signing_key(path)
+    _print_json({"kid": KeyRing.load(path).current.kid, "previous_kid": old})
+    return 0
+
+
 # -- the parser -----------------------------------------------------------------------------
 
 
@@ -99,6 +205,38 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("--check", action="store_true", help="fail if the file differs")
     openapi.add_argument("--output", default=str(OPENAPI_PATH))
     openapi.set_defaults(handler=cmd_openapi)
+
+    agencies = commands.add_parser("agencies", help="manage agencies").add_subparsers(
+        dest="action", required=True
+    )
+    add_agency = agencies.add_parser("add", help="register an agency")
+    add_agency.add_argument("--id", required=True, help="a slug: lower-case letters, digits, -")
+    add_agency.add_argument("--kind", required=True, choices=[kind.value for kind in AgencyKind])
+    add_agency.add_argument("--name", required=True)
+    add_agency.add_argument("--municipality")
+    add_agency.add_argument("--organisation-number")
+    add_agency.add_argument("--school-unit-code")
+    add_agency.add_argument("--hsa-id")
+    add_agency.set_defaults(handler=cmd_agencies_add)
+
+    clients = commands.add_parser("clients", help="manage agency clients").add_subparsers(
+        dest="action", required=True
+    )
+    add_client = clients.add_parser("add", help="create a client; prints its secret once, as JSON")
+    add_client.add_argument("--agency", required=True)
+    add_client.add_argument("--role", required=True, choices=[role.value for role in Role])
+    add_client.add_argument("--name", required=True)
+    add_client.set_defaults(handler=cmd_clients_add)
+    revoke = clients.add_parser("revoke", help="revoke a client; its tokens stop working at once")
+    revoke.add_argument("client_id")
+    revoke.set_defaults(handler=cmd_clients_revoke)
+
+    keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(
+        dest="action", required=True
+    )
+    keys.add_parser("rotate", help="new signing key; the previous one stays in the JWKS").set_defaults(
+        handler=cmd_keys_rotate
+    )
     return parser
 
 

@@ -20,6 +20,7 @@ class AppError(Exception):
     status: int = 500
     slug: str = "internal-error"
     title: str = "Internal error"
+    media_type: str = PROBLEM_MEDIA_TYPE
 
     def __init__(
         self,
@@ -32,6 +33,7 @@ class AppError(Exception):
         self.detail = detail or self.title
         self.headers = dict(headers or {})
         self.errors = list(errors) if errors is not None else None
+        self.extra: dict[str, Any] = {}
 
 
 class BadRequest(AppError):
@@ -42,9 +44,13 @@ class InvalidToken(AppError):
     status, slug, title = 401, "invalid-token", "Invalid or missing access token"
 
     def __init__(self, detail: str = "The access token is missing, malformed, expired or revoked."):
+        # The header stays fixed ASCII; the body's detail says what exactly is wrong.
         super().__init__(
             detail,
-            headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{detail}"'},
+            headers={
+                "WWW-Authenticate": 'Bearer realm="samhandling", error="invalid_token", '
+                'error_description="The access token is missing or not valid"'
+            },
         )
 
 
@@ -55,7 +61,10 @@ class InsufficientScope(AppError):
         scopes = " ".join(sorted(needed))
         super().__init__(
             f"This operation needs the scope(s): {scopes}.",
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scopes}"'},
+            headers={
+                "WWW-Authenticate": 'Bearer realm="samhandling", error="insufficient_scope", '
+                f'scope="{scopes}"'
+            },
         )
 
 
@@ -161,12 +170,15 @@ def problem_response(
 
 
 def render_app_error(error: AppError, request_id: str | None) -> Response:
-    return problem_response(
-        error.status,
-        error.slug,
-        error.title,
-        error.detail,
+    body = problem_body(
+        status=error.status,
+        slug=error.slug,
+        title=error.title,
+        detail=error.detail,
         request_id=request_id,
         errors=error.errors,
-        headers=error.headers,
+        extra=error.extra,
+    )
+    return Response(
+        orjson.dumps(body), status_code=error.status, headers=error.headers, media_type=error.media_type
     )

@@ -12,9 +12,15 @@ from app.db import Database, create_api_engine
 from app.error_handlers import install_error_handlers
 from app.migrations_runner import head_revision
 from app.observability import RequestObserver, configure_logging
+from app.openapi_doc import install_openapi
 from app.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
+from app.pagination import CursorCodec
 from app.pipeline import RequestPipeline
-from app.routers import health
+from app.routers import agencies, clients, health, oauth
+from app.security.guard import Authenticator
+from app.security.login_throttle import LoginThrottle
+from app.security.rate_limit import RateLimiter
+from app.security.tokens import TokenService
 from app.settings import Settings, get_settings
 
 
@@ -23,6 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     database = Database(create_api_engine(settings))
     committer = GroupCommitter(database.engine)
+    tokens = TokenService(
+        settings.signing_key_file,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        ttl_seconds=settings.token_ttl,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,9 +53,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.committer = committer
     app.state.head_revision = head_revision()
+    app.state.tokens = tokens
+    app.state.authenticator = Authenticator(tokens, RateLimiter(settings.rate_limit_per_minute))
+    app.state.login_throttle = LoginThrottle(
+        settings.auth_failures_per_minute, settings.auth_failures_per_address_per_minute
+    )
+    app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
 
     install_error_handlers(app)
-    app.include_router(health.router)
+    for module in (health, oauth, agencies, clients):
+        app.include_router(module.router)
+    install_openapi(app)
     app.add_middleware(
         RequestPipeline,
         database=database,

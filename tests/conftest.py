@@ -30,6 +30,7 @@ from app.main import create_app
 from app.migrations_runner import upgrade
 from app.security.keys import ensure_signing_key
 from app.settings import Settings
+from tests.support import World
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SAMHANDLING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -148,3 +149,8 @@ def app(settings: Settings) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def world(settings: Settings, client: TestClient) -> World:
+    return World(settings, client)

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jose import jwk
+from jose import jwk, jws
 from jose.backends.base import Key
 
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
@@ -77,37 +77,32 @@ def rotate_signing_key(path: Path, algorithm: str | None = None) -> None:
     _write_secret_file(path, generate_private_key_pem(algorithm or current.algorithm))
 
 
-@dataclass(frozen=True)
 class SigningKey:
-    """One key pair, with the python-jose key objects built once (parsing PEM is costly)."""
+    """One key pair, parsed once; the python-jose key objects are built from it once."""
 
-    pem: bytes
-    algorithm: str
+    def __init__(self, pem: bytes) -> None:
+        self.pem = pem
+        # Parsing (and validating) an RSA private key takes tens of milliseconds: do it once.
+        self._private: Any = serialization.load_pem_private_key(pem, password=None)
+        if isinstance(self._private, rsa.RSAPrivateKey):
+            self.algorithm = "RS256"
+        elif isinstance(self._private, ec.EllipticCurvePrivateKey) and isinstance(
+            self._private.curve, ec.SECP256R1
+        ):
+            self.algorithm = "ES256"
+        else:
+            raise ValueError("only RSA and P-256 EC keys are supported")
 
     @classmethod
     def load(cls, path: Path) -> SigningKey:
-        pem = path.read_bytes()
-        private = serialization.load_pem_private_key(pem, password=None)
-        if isinstance(private, rsa.RSAPrivateKey):
-            algorithm = "RS256"
-        elif isinstance(private, ec.EllipticCurvePrivateKey) and private.curve.name == "secp256r1":
-            algorithm = "ES256"
-        else:
-            raise ValueError(f"{path}: only RSA and P-256 EC keys are supported")
-        return cls(pem=pem, algorithm=algorithm)
-
-    @cached_property
-    def _private(self) -> Any:
-        return serialization.load_pem_private_key(self.pem, password=None)
+        return cls(path.read_bytes())
 
     @cached_property
     def public_jwk(self) -> dict[str, str]:
-        public = self._private.public_key()
+        numbers = self._private.public_key().public_numbers()
         if self.algorithm == "RS256":
-            numbers = public.public_numbers()
             members = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
         else:
-            numbers = public.public_numbers()
             members = {
                 "crv": "P-256",
                 "kty": "EC",
@@ -129,14 +124,15 @@ class SigningKey:
 
     @cached_property
     def signer(self) -> Key:
-        return jwk.construct(self.pem, self.algorithm)
+        return jwk.construct(self._private, self.algorithm)
 
     @cached_property
     def verifier(self) -> Key:
-        public_pem = self._private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return jwk.construct(public_pem, self.algorithm)
+        return jwk.construct(self._private.public_key(), self.algorithm)
+
+    def sign_compact(self, payload: bytes, header: dict[str, Any]) -> str:
+        """A compact JWS over raw bytes (used for signed log checkpoints)."""
+        return jws.sign(payload, self.signer, headers={**header, "kid": self.kid}, algorithm=self.algorithm)
 
 
 @dataclass(frozen=True)

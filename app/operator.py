@@ -1,0 +1,58 @@
+"""Operator actions from the command line, logged like any API request.
+
+A CLI command that changes agencies or clients runs in one transaction together with its
+access-log entry; the actor is recorded as `cli:<OS user>` with the role `operator`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import journal
+from app.audit.entries import build_entries
+from app.context import RequestContext
+from app.db import Database, create_api_engine
+from app.models.base import utcnow
+from app.settings import Settings
+
+OPERATOR_ROLE = "operator"
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"[:128]
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@asynccontextmanager
+async def operator_transaction(
+    settings: Settings, command: str
+) -> AsyncIterator[tuple[AsyncSession, RequestContext]]:
+    """A write session whose work commits with the command's log entry, or not at all."""
+    database = Database(create_api_engine(settings))
+    context = RequestContext(request_id=uuid.uuid4().hex, method="CLI", database=database)
+    context.claimed_client_id = _actor()
+    session = database.write_session()
+    try:
+        yield session, context
+        await session.flush()
+        entries = build_entries(
+            context,
+            status_code=200,
+            route=f"cli {command}",
+            action=f"cli-{command.replace(' ', '-')}",
+            at=utcnow(),
+        )
+        for entry in entries:
+            entry["role"] = OPERATOR_ROLE
+        await journal.append(await session.connection(), entries)
+        await session.commit()
+    finally:
+        await session.close()
+        await database.dispose()

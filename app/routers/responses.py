@@ -1,0 +1,79 @@
+"""What routes declare about their errors and headers, so the spec shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.errors import PROBLEM_MEDIA_TYPE
+from app.schemas.problem import Problem
+from app.security.guard import GuardedRoute
+
+_DESCRIPTIONS = {
+    400: "Bad request.",
+    401: "The access token is missing, malformed, expired, wrongly signed or its client revoked.",
+    403: "The token lacks a scope this operation needs, or the caller's agency may not do this.",
+    404: "No such record — or one the caller may not see (the two are indistinguishable).",
+    405: "Method not allowed.",
+    409: "The request conflicts with the record's current state.",
+    412: "`If-Match` does not match the record's current ETag.",
+    413: "The request body is too large.",
+    422: "The request is not valid; `errors` says where.",
+    428: "This operation needs an `If-Match` header with the record's ETag.",
+    429: "Too many requests; see `Retry-After`.",
+    503: "The database or the access log is unavailable; nothing was done or returned.",
+}
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+
+REQUEST_ID_HEADER = {
+    "X-Request-ID": {
+        "description": "The caller's X-Request-ID when sane (1–128 of A-Z a-z 0-9 . _ -), else a new id.",
+        "schema": {"type": "string"},
+    }
+}
+ETAG_HEADER = {
+    "ETag": {"description": "A strong entity tag of this representation.", "schema": {"type": "string"}}
+}
+LOCATION_HEADER = {"Location": {"description": "The new record's URL.", "schema": {"type": "string"}}}
+
+GUARDED_ERRORS = (401, 403, 422, 429, 503)
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for these error statuses, as problem+json."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "headers": dict(REQUEST_ID_HEADER),
+        }
+        if status in (429, 503):
+            entry["headers"].update(_RETRY_AFTER)
+        declared[status] = entry
+    return declared
+
+
+def guarded_router(tag: str) -> APIRouter:
+    """A router whose every route needs a token (GuardedRoute) and declares the common errors."""
+    return APIRouter(
+        prefix="/api/v1",
+        tags=[tag],
+        route_class=GuardedRoute,
+        responses=problems(*GUARDED_ERRORS),
+    )
+
+
+def success(description: str, *headers: dict[str, Any], model: Any = None) -> dict[str, Any]:
+    """A success response declaration with headers (X-Request-ID always)."""
+    entry: dict[str, Any] = {"description": description, "headers": dict(REQUEST_ID_HEADER)}
+    for header in headers:
+        entry["headers"].update(header)
+    if model is not None:
+        entry["model"] = model
+    return entry
+
+
+EXTRA_MODELS = (Problem,)

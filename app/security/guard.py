@@ -1,0 +1,140 @@
+"""The one authorization path: every protected route is authenticated and scope-checked here.
+
+`GuardedRoute` runs before FastAPI parses or validates anything of the request, so 401 and
+403 always come before 422. A route is protected by naming a caller parameter with its scopes,
+`Annotated[Caller, Security(current_caller, scopes=[...])]`; that same declaration puts the
+OAuth2 requirement and its scopes into OpenAPI. A router that uses `GuardedRoute` refuses, at
+start-up, any route that declares no caller: an unprotected route cannot be added by forgetting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2, SecurityScopes
+from sqlalchemy import select
+
+from app.context import RequestContext, get_context
+from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
+from app.models.agency import Client
+from app.models.base import table_of
+from app.security.caller import Caller
+from app.security.rate_limit import RateLimiter
+from app.security.scopes import SCOPE_DESCRIPTIONS
+from app.security.tokens import TokenRejected, TokenService
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPE_DESCRIPTIONS)
+    ),
+    scheme_name="oauth2",
+    description="OAuth 2.0 client credentials; the token is a JWT (RFC 9068) sent as a Bearer token.",
+    auto_error=False,
+)
+
+_PURPOSE_OF_USE = re.compile(r"^[\w .,:;/()'+-]{1,200}$")
+_clients = table_of(Client)
+
+
+async def current_caller(
+    security_scopes: SecurityScopes, request: Request, _token: str | None = Depends(oauth2_scheme)
+) -> Caller:
+    """The caller GuardedRoute authenticated; the Security(...) scopes here feed OpenAPI."""
+    caller = get_context(request).caller
+    if caller is None or not caller.has_scopes(frozenset(security_scopes.scopes)):
+        raise InvalidToken()  # unreachable behind GuardedRoute; a guard against misuse
+    return caller
+
+
+def required_scopes(dependant: Dependant) -> frozenset[str] | None:
+    """The scopes a route's caller dependency demands, or None when it has none."""
+    found: set[str] | None = None
+    for sub in dependant.dependencies:
+        if sub.call is current_caller:
+            found = (found or set()) | set(sub.own_oauth_scopes or ()) | set(sub.parent_oauth_scopes or ())
+        nested = required_scopes(sub)
+        if nested is not None:
+            found = (found or set()) | nested
+    return None if found is None else frozenset(found)
+
+
+class Authenticator:
+    """Token → caller, with the client's status checked on every request (revocation is instant)."""
+
+    def __init__(self, tokens: TokenService, limiter: RateLimiter) -> None:
+        self.tokens = tokens
+        self.limiter = limiter
+
+    async def authenticate(self, request: Request, context: RequestContext) -> Caller:
+        token = _bearer_token(request)
+        try:
+            caller = self.tokens.verify(token)
+        except TokenRejected as rejection:
+            raise InvalidToken(f"The access token is not valid: {rejection}.") from rejection
+        session = context.session()
+        row = (
+            await session.execute(
+                select(_clients.c.agency_id, _clients.c.revoked_at).where(
+                    _clients.c.client_id == caller.client_id
+                )
+            )
+        ).first()
+        if row is None or row.revoked_at is not None or row.agency_id != caller.agency_id:
+            raise InvalidToken("The access token's client is revoked or unknown.")
+        return caller
+
+    def check_rate(self, caller: Caller) -> None:
+        wait = self.limiter.acquire(caller.client_id)
+        if wait:
+            raise TooManyRequests(wait, f"Rate limit exceeded for this client; retry after {wait} s.")
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("A Bearer access token is required (Authorization: Bearer …).")
+    return token.strip()
+
+
+def _purpose_of_use(request: Request) -> str | None:
+    value = request.headers.get("purpose-of-use")
+    if value is None:
+        return None
+    if not _PURPOSE_OF_USE.match(value):
+        raise unprocessable(["header", "Purpose-Of-Use"], "1–200 characters of text, no control characters")
+    return value
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class GuardedRoute(APIRoute):
+    """A route whose caller is authenticated, scope-checked and rate-limited before anything else."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        needed = required_scopes(self.dependant)
+        if needed is None:
+            raise RuntimeError(
+                f"route {self.path} declares no caller: add a Caller parameter with its scopes"
+            )
+
+        async def guarded(request: Request) -> Response:
+            context = get_context(request)
+            authenticator: Authenticator = request.app.state.authenticator
+            caller = await authenticator.authenticate(request, context)
+            context.caller = caller
+            if not caller.has_scopes(needed):
+                raise InsufficientScope(needed)
+            authenticator.check_rate(caller)
+            context.purpose_of_use = _purpose_of_use(request)
+            return await handler(request)
+
+        return guarded

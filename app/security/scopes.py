@@ -1,0 +1,78 @@
+"""Roles, agency kinds and the scopes they give: the contract's table, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AgencyKind(StrEnum):
+    preschool = "preschool"
+    school = "school"
+    social_services = "social_services"
+    health_care = "health_care"
+    police = "police"
+
+
+class Role(StrEnum):
+    practitioner = "practitioner"
+    auditor = "auditor"
+    admin = "admin"
+
+
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "children:read": "Read children (id, personal identity number, birth date).",
+    "children:write": "Register children by personal identity number.",
+    "concerns:read": "Read concerns the consent rule lets the agency see.",
+    "concerns:write": "Raise concerns and move them through their workflow.",
+    "consents:read": "Read consent records that name the agency.",
+    "consents:write": "Record and withdraw consent.",
+    "assessments:read": "Read needs-compass assessments the consent rule lets the agency see.",
+    "assessments:write": "Record needs-compass assessments.",
+    "teams:read": "Read the child's team where the consent rule allows.",
+    "teams:write": "Create teams, add and end members, close teams.",
+    "audit:read": "Read and verify the whole access log; a child's access report.",
+    "events:read": "Read the agency's event feed.",
+    "events:manage": "Manage the client's webhook subscriptions.",
+    "admin": "Manage agencies and clients (no child data).",
+}
+ALL_SCOPES = frozenset(SCOPE_DESCRIPTIONS)
+
+_PRACTITIONER = frozenset(
+    {
+        *(
+            f"{area}:{mode}"
+            for area in ("children", "concerns", "consents", "assessments", "teams")
+            for mode in ("read", "write")
+        ),
+        "events:read",
+        "events:manage",
+    }
+)
+# Minimum necessary: police systems do not read needs assessments, record consent or run teams.
+_POLICE_PRACTITIONER = frozenset(
+    {
+        "children:read",
+        "children:write",
+        "concerns:read",
+        "concerns:write",
+        "consents:read",
+        "teams:read",
+        "events:read",
+        "events:manage",
+    }
+)
+
+
+def scopes_for(kind: AgencyKind | str, role: Role | str) -> frozenset[str]:
+    """The scopes a client of this agency kind and role may hold."""
+    if role == Role.auditor:
+        return frozenset({"audit:read"})
+    if role == Role.admin:
+        return frozenset({"admin"})
+    if role == Role.practitioner:
+        return _POLICE_PRACTITIONER if kind == AgencyKind.police else _PRACTITIONER
+    raise ValueError(f"unknown role {role!r}")
+
+
+def format_scopes(scopes: frozenset[str] | set[str]) -> str:
+    return " ".join(sorted(scopes))

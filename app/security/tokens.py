@@ -1,0 +1,143 @@
+"""Access tokens: RFC 9068 JWTs, signed with the service's asymmetric key, checked strictly."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jose import jwt
+from jose.exceptions import JOSEError
+
+from app.security.caller import Caller
+from app.security.keys import KeyRing
+
+TOKEN_TYPE = "at+jwt"
+LEEWAY_SECONDS = 30
+_REQUIRED_CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "scope", "client_id", "agency_id", "role")
+
+
+class TokenRejected(Exception):
+    """The token is not acceptable; the message says why (safe to show the caller)."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    jti: str
+
+
+class TokenService:
+    """Signs and verifies access tokens with the key ring loaded once per process."""
+
+    def __init__(
+        self,
+        key_file: Path,
+        *,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._key_file = key_file
+        self._keys: KeyRing | None = None
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+
+    @property
+    def keys(self) -> KeyRing:
+        if self._keys is None:
+            self._keys = KeyRing.load(self._key_file)
+        return self._keys
+
+    def issue(self, *, client_id: str, agency_id: str, role: str, scopes: str) -> IssuedToken:
+        now = int(self._clock())
+        jti = uuid.uuid4().hex
+        claims = {
+            "iss": self.issuer,
+            "sub": client_id,
+            "client_id": client_id,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + self.ttl_seconds,
+            "jti": jti,
+            "scope": scopes,
+            "agency_id": agency_id,
+            "role": role,
+        }
+        current = self.keys.current
+        token = jwt.encode(
+            claims,
+            current.signer,
+            algorithm=current.algorithm,
+            headers={"typ": TOKEN_TYPE, "kid": current.kid},
+        )
+        return IssuedToken(access_token=token, expires_in=self.ttl_seconds, scope=scopes, jti=jti)
+
+    def verify(self, token: str) -> Caller:
+        """The caller a token speaks for, or TokenRejected. Never trusts the token's own `alg`."""
+        try:
+            header = jwt.get_unverified_header(token)
+            keys = self.keys
+            if header.get("alg") != keys.algorithm:
+                raise TokenRejected("the token is not signed with the accepted algorithm")
+            if str(header.get("typ", "")).lower() not in (TOKEN_TYPE, "application/" + TOKEN_TYPE):
+                raise TokenRejected("the token is not an access token (typ must be at+jwt)")
+            verifier = keys.verifier_for(str(header.get("kid", "")))
+            if verifier is None:
+                raise TokenRejected("the token's signing key is unknown")
+            claims = jwt.decode(
+                token,
+                verifier,
+                algorithms=[keys.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={
+                    "leeway": LEEWAY_SECONDS,
+                    **{f"require_{claim}": True for claim in ("exp", "iat", "aud", "iss", "sub", "jti")},
+                },
+            )
+        except TokenRejected:
+            raise
+        except JOSEError as error:  # JWTError, JWSError, JWKError (e.g. alg "none"), ExpiredSignatureError
+            raise TokenRejected(_describe(error)) from error
+        except (ValueError, TypeError, KeyError) as error:
+            raise TokenRejected("the token is malformed") from error
+        return _caller_from(claims)
+
+
+def _describe(error: JOSEError) -> str:
+    text = str(error).lower()
+    if "expired" in text:
+        return "the token has expired"
+    if "audience" in text:
+        return "the token is not meant for this service (aud)"
+    if "issuer" in text:
+        return "the token was not issued by this service (iss)"
+    if "signature" in text:
+        return "the token's signature does not verify"
+    return "the token is malformed or not acceptable"
+
+
+def _caller_from(claims: dict[str, Any]) -> Caller:
+    if any(claim not in claims for claim in _REQUIRED_CLAIMS):
+        raise TokenRejected("the token lacks required claims")
+    values = [claims[claim] for claim in ("sub", "client_id", "agency_id", "role", "scope", "jti")]
+    if not all(isinstance(value, str) and value for value in values):
+        raise TokenRejected("the token's claims have the wrong types")
+    if claims["sub"] != claims["client_id"]:
+        raise TokenRejected("the token's sub and client_id differ")
+    return Caller(
+        client_id=claims["client_id"],
+        agency_id=claims["agency_id"],
+        role=claims["role"],
+        scopes=frozenset(claims["scope"].split()),
+        jti=claims["jti"],
+    )

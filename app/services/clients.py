@@ -1,0 +1,108 @@
+"""Agency clients: creation (secret shown once), revocation, and client authentication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.errors import Conflict, NotFound, unprocessable
+from app.models.agency import Agency, Client
+from app.models.base import utcnow
+from app.security.scopes import scopes_for
+from app.security.secrets import hash_secret, new_client_id, new_client_secret, verify_secret
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    client: Client
+    agency_kind: str
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return scopes_for(self.agency_kind, self.client.role)
+
+
+async def create_client(
+    session: AsyncSession, *, agency_id: str, role: str, name: str
+) -> tuple[Client, str, str]:
+    """A new client, its agency's kind and its secret (returned once, never stored in clear)."""
+    agency = await session.get(Agency, agency_id)
+    if agency is None:
+        raise unprocessable(["body", "agency_id"], f"there is no agency {agency_id!r}")
+    secret = new_client_secret()
+    secret_hash = await anyio.to_thread.run_sync(hash_secret, secret)
+    client = Client(
+        client_id=new_client_id(), secret_hash=secret_hash, agency_id=agency_id, role=role, name=name
+    )
+    session.add(client)
+    await session.flush()
+    return client, agency.kind, secret
+
+
+async def list_clients(
+    session: AsyncSession, after: tuple[datetime, str] | None, limit: int
+) -> list[tuple[Client, str]]:
+    statement = (
+        select(Client, Agency.kind)
+        .join(Agency, col(Agency.id) == col(Client.agency_id))
+        .order_by(col(Client.created_at), col(Client.client_id))
+        .limit(limit)
+    )
+    if after is not None:
+        created_at, client_id = after
+        statement = statement.where(
+            (col(Client.created_at) > created_at)
+            | ((col(Client.created_at) == created_at) & (col(Client.client_id) > client_id))
+        )
+    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+
+
+async def get_client(
+    session: AsyncSession, client_id: str, *, for_update: bool = False
+) -> tuple[Client, str]:
+    statement = (
+        select(Client, Agency.kind)
+        .join(Agency, col(Agency.id) == col(Client.agency_id))
+        .where(col(Client.client_id) == client_id)
+    )
+    if for_update:
+        statement = statement.with_for_update(of=Client)
+    row = (await session.execute(statement)).first()
+    if row is None:
+        raise NotFound(f"There is no client {client_id!r}.")
+    return row[0], row[1]
+
+
+async def revoke_client(session: AsyncSession, client_id: str) -> tuple[Client, str]:
+    client, kind = await get_client(session, client_id, for_update=True)
+    if client.revoked_at is not None:
+        raise Conflict("The client is already revoked.")
+    client.revoked_at = utcnow()
+    await session.flush()
+    return client, kind
+
+
+async def authenticate_client(
+    session: AsyncSession, client_id: str, secret: str
+) -> AuthenticatedClient | None:
+    """The client when the secret matches and it is not revoked; None otherwise.
+
+    The hash check runs for unknown clients too (against a dummy hash), in a worker thread so
+    the event loop keeps serving other requests while argon2 works.
+    """
+    row = (
+        await session.execute(
+            select(Client, Agency.kind)
+            .join(Agency, col(Agency.id) == col(Client.agency_id))
+            .where(col(Client.client_id) == client_id)
+        )
+    ).first()
+    client, kind = (row[0], row[1]) if row is not None else (None, None)
+    matches = await anyio.to_thread.run_sync(verify_secret, client.secret_hash if client else None, secret)
+    if not matches or client is None or kind is None or client.revoked_at is not None:
+        return None
+    return AuthenticatedClient(client=client, agency_kind=kind)

@@ -1,0 +1,109 @@
+"""Factories for tests: agencies, clients and tokens, made the way an operator would make them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.db import create_sync_engine
+from app.operator import operator_transaction
+from app.schemas.agency import AgencyCreate
+from app.services.agencies import create_agency
+from app.services.clients import create_client
+from app.settings import Settings
+
+
+def personnummer(birth: str = "20150612", serial: int = 238) -> str:
+    """A valid 12-digit personal identity number: YYYYMMDD, a 3-digit serial, the check digit."""
+    body = f"{birth}{serial:03d}"
+    total = 0
+    for index, char in enumerate(body[2:]):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return body + str((10 - total % 10) % 10)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    client_secret: str
+    agency_id: str
+    role: str
+
+
+@dataclass
+class World:
+    """Agencies, clients and tokens on one app under test."""
+
+    settings: Settings
+    http: TestClient
+    _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    _credentials: dict[tuple[str, str], Credentials] = field(default_factory=dict)
+
+    def agency(self, kind: str, agency_id: str | None = None, **extra: Any) -> str:
+        agency_id = agency_id or f"{kind.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+        data = AgencyCreate(id=agency_id, kind=kind, name=f"{kind} {agency_id}", **extra)
+
+        async def add() -> None:
+            async with operator_transaction(self.settings, "agencies add") as (session, _context):
+                await create_agency(session, data)
+
+        asyncio.run(add())
+        return agency_id
+
+    def client(self, agency_id: str, role: str = "practitioner") -> Credentials:
+        key = (agency_id, role)
+        if key not in self._credentials:
+
+            async def add() -> Credentials:
+                async with operator_transaction(self.settings, "clients add") as (session, _context):
+                    client, _kind, secret = await create_client(
+                        session, agency_id=agency_id, role=role, name=f"{role} of {agency_id}"
+                    )
+                return Credentials(client.client_id, secret, agency_id, role)
+
+            self._credentials[key] = asyncio.run(add())
+        return self._credentials[key]
+
+    def token(self, credentials: Credentials, scope: str | None = None) -> str:
+        form = {"grant_type": "client_credentials"}
+        if scope is not None:
+            form["scope"] = scope
+        response = self.http.post(
+            "/oauth/token", data=form, auth=(credentials.client_id, credentials.client_secret)
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def headers(self, agency_id: str, role: str = "practitioner") -> dict[str, str]:
+        """Authorization headers for a (cached) token of this agency's client in this role."""
+        key = (agency_id, role)
+        if key not in self._tokens:
+            self._tokens[key] = self.token(self.client(agency_id, role))
+        return {"Authorization": f"Bearer {self._tokens[key]}"}
+
+    def admin(self) -> dict[str, str]:
+        return self.headers(self._operations_agency(), "admin")
+
+    def auditor(self) -> dict[str, str]:
+        return self.headers(self._operations_agency(), "auditor")
+
+    def _operations_agency(self) -> str:
+        if "operations" not in {key[0] for key in self._credentials}:
+            if not self.sql("SELECT 1 FROM agencies WHERE id = 'operations'"):
+                self.agency("social_services", "operations")
+        return "operations"
+
+    def sql(self, statement: str, **parameters: Any) -> list[Any]:
+        """Read the database directly (assertions only)."""
+        engine = create_sync_engine(self.settings)
+        try:
+            with engine.connect() as connection:
+                return list(connection.execute(text(statement), parameters).all())
+        finally:
+            engine.dispose()
