@@ -184,6 +184,19 @@ def cmd_keys_rotate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from app.audit.verify import run_verification
+    from app.security.keys import KeyRing
+
+    settings = get_settings()
+    keys = KeyRing.load(settings.signing_key_file) if settings.signing_key_file.exists() else None
+    result = run_verification(settings, keys, checkpoint=not args.no_checkpoint)
+    _print_json(result.summary())
+    if not result.valid:
+        print(f"broken at entry {result.first_invalid_seq}: {result.reason}", file=sys.stderr)
+    return 0 if result.valid else 1
+
+
 # -- the parser -----------------------------------------------------------------------------
 
 
@@ -230,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = clients.add_parser("revoke", help="revoke a client; its tokens stop working at once")
     revoke.add_argument("client_id")
     revoke.set_defaults(handler=cmd_clients_revoke)
+
+    audit = commands.add_parser("audit", help="the access log").add_subparsers(dest="action", required=True)
+    verify = audit.add_parser("verify", help="verify the hash chain: exit 0 when intact, 1 otherwise")
+    verify.add_argument(
+        "--no-checkpoint", action="store_true", help="do not sign and store the verified head"
+    )
+    verify.set_defaults(handler=cmd_audit_verify)
 
     keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(
         dest="action", required=True

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.audit.group_commit import GroupCommitter
+from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine
 from app.error_handlers import install_error_handlers
 from app.migrations_runner import head_revision
@@ -16,7 +17,7 @@ from app.openapi_doc import install_openapi
 from app.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
 from app.pagination import CursorCodec
 from app.pipeline import RequestPipeline
-from app.routers import agencies, clients, health, oauth
+from app.routers import access_log, agencies, clients, health, oauth
 from app.security.guard import Authenticator
 from app.security.login_throttle import LoginThrottle
 from app.security.rate_limit import RateLimiter
@@ -28,7 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     database = Database(create_api_engine(settings))
-    committer = GroupCommitter(database.engine)
+    sequencer = Sequencer(database.engine)
+    committer = GroupCommitter(database.engine, on_commit=sequencer.nudge)
     tokens = TokenService(
         settings.signing_key_file,
         issuer=settings.issuer,
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await committer.close()
+        await sequencer.close()
         await database.dispose()
 
     app = FastAPI(
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.committer = committer
+    app.state.sequencer = sequencer
     app.state.head_revision = head_revision()
     app.state.tokens = tokens
     app.state.authenticator = Authenticator(tokens, RateLimiter(settings.rate_limit_per_minute))
@@ -61,13 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
 
     install_error_handlers(app)
-    for module in (health, oauth, agencies, clients):
+    for module in (health, oauth, agencies, clients, access_log):
         app.include_router(module.router)
     install_openapi(app)
     app.add_middleware(
         RequestPipeline,
         database=database,
         committer=committer,
+        sequencer=sequencer,
         max_body_bytes=settings.max_body_bytes,
         observer=RequestObserver(),
     )

@@ -103,7 +103,8 @@ def configure_logging(level: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for chatty in ("httpx", "httpx2"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # uvicorn's own access log would print raw paths (and so identifiers); ours prints templates.
     logging.getLogger("uvicorn.access").disabled = True
 

@@ -25,7 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit import journal
 from app.audit.entries import build_entries
-from app.audit.group_commit import GroupCommitter, LogUnavailable
+from app.audit.group_commit import GroupCommitter
+from app.audit.sequencer import Sequencer
 from app.context import SCOPE_KEY, RequestContext, choose_request_id
 from app.db import Database, is_database_unavailable
 from app.errors import PayloadTooLarge, ServiceUnavailable, problem_response, render_app_error
@@ -117,12 +118,14 @@ class RequestPipeline:
         *,
         database: Database,
         committer: GroupCommitter,
+        sequencer: Sequencer,
         max_body_bytes: int,
         observer: RequestObserver,
     ) -> None:
         self.app = app
         self.database = database
         self.committer = committer
+        self.sequencer = sequencer
         self.max_body_bytes = max_body_bytes
         self.observer = observer
 
@@ -192,22 +195,26 @@ class RequestPipeline:
         session = context.write_session
         try:
             if session is not None and held.status < 400:
-                await session.flush()
+                await session.flush()  # the request's own writes: an error here is the request's
+        except Exception as error:
+            await _close_sessions(context)
+            return self._hold_unexpected(error, context)
+        try:
+            if session is not None and held.status < 400:
                 await journal.append(await session.connection(), entries)
                 await session.commit()
                 await _close_sessions(context)
+                self.sequencer.nudge()
             else:
                 await _close_sessions(context)
                 await self.committer.append(entries)
-        except Exception as error:
+        except Exception as error:  # whatever stops the entry from committing stops the request
             await _close_sessions(context)
-            if isinstance(error, LogUnavailable) or is_database_unavailable(error):
-                logger.warning("request %s: log entry not committed: %s", context.request_id, error)
-                unavailable = ServiceUnavailable(
-                    "The access log could not be written, so nothing was done or returned."
-                )
-                return _hold(render_app_error(unavailable, context.request_id))
-            return self._hold_unexpected(error, context)
+            logger.error("request %s: access-log entry not committed: %r", context.request_id, error)
+            unavailable = ServiceUnavailable(
+                "The access log could not be written, so nothing was done or returned."
+            )
+            return _hold(render_app_error(unavailable, context.request_id))
         return held
 
 

@@ -46,7 +46,7 @@ def format_at(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+def canonical_fields(entry: Mapping[Any, Any]) -> dict[str, Any]:
     fields = {name: entry.get(name) for name in HASHED_FIELDS}
     at = fields["at"]
     if isinstance(at, datetime):
@@ -57,12 +57,12 @@ def canonical_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def canonical_bytes(entry: Mapping[str, Any]) -> bytes:
+def canonical_bytes(entry: Mapping[Any, Any]) -> bytes:
     # orjson with sorted keys prints the same bytes as json.dumps(sort_keys=True,
     # separators=(",", ":"), ensure_ascii=False) for these field types (tests/audit checks it);
     # it is several times faster, which matters when verification walks millions of entries.
     return orjson.dumps(canonical_fields(entry), option=orjson.OPT_SORT_KEYS)
 
 
-def entry_hash(entry: Mapping[str, Any]) -> str:
+def entry_hash(entry: Mapping[Any, Any]) -> str:
     return hashlib.sha256(canonical_bytes(entry)).hexdigest()

@@ -3,7 +3,7 @@
 A read must not send its data before its log entry is committed, and a commit per read is the
 largest cost of the request path. So each process keeps one appender task: requests hand it
 their entries and wait; while one batch commits, the next one gathers, and the whole batch is
-chained and committed in one transaction. Under load one commit serves many requests; with a
+inserted and committed in one transaction. Under load one commit serves many requests; with a
 single request in flight it costs the same as a commit of its own.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,8 +32,9 @@ class LogUnavailable(Exception):
 
 
 class GroupCommitter:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None] = lambda: None) -> None:
         self._engine = engine.execution_options(sqlite_write=True)
+        self._on_commit = on_commit
         self._pending: deque[_Waiter] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -95,6 +96,7 @@ class GroupCommitter:
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
+        self._on_commit()
 
     async def close(self) -> None:
         """Commit what is pending, then stop (graceful shutdown)."""

@@ -1,4 +1,4 @@
-"""The access log (append-only, hash-chained) and the journal head that orders it."""
+"""The access log: entries (append-only), the hash chain over them, its head and checkpoints."""
 
 from __future__ import annotations
 
@@ -11,25 +11,31 @@ from sqlmodel import Field, SQLModel
 from app.models.base import UTCDateTime
 
 GENESIS_HASH = "0" * 64
+# SQLite only auto-numbers a primary key declared exactly INTEGER; PostgreSQL gets a bigint.
+AutoBigInteger = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AccessLogEntry(SQLModel, table=True):
     """One access: who, when, what, which record, which child, with what outcome.
 
-    Rows are only ever inserted (the database refuses UPDATE, DELETE and TRUNCATE, see the
-    migration). `seq`, `prev_hash` and `hash` are assigned under the journal head's lock, so
-    the chain is linear and gap-free whichever process appends.
+    Requests only ever INSERT entries (the database refuses UPDATE, DELETE and TRUNCATE, see
+    the migrations), inside their own transaction, without any shared lock. `txid` is the
+    inserting transaction's id on PostgreSQL (0 on SQLite); the sequencer chains committed
+    entries in (txid, id) order — see app/audit/sequencer.py.
     """
 
     __tablename__ = "access_log"
     __table_args__ = (
-        Index("ix_access_log_child_id_seq", "child_id", "seq"),
+        Index("ix_access_log_txid_id", "txid", "id"),
+        Index("ix_access_log_child_id_id", "child_id", "id"),
         Index("ix_access_log_client_id_at", "client_id", "at"),
-        Index("ix_access_log_agency_id_seq", "agency_id", "seq"),
         Index("ix_access_log_at", "at"),
     )
 
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: int | None = Field(
+        default=None, sa_column=Column(AutoBigInteger, primary_key=True, autoincrement=True)
+    )
+    txid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     request_id: str = Field(sa_column=Column(String(128), nullable=False))
     client_id: str | None = Field(default=None, sa_column=Column(String(128)))
@@ -45,21 +51,47 @@ class AccessLogEntry(SQLModel, table=True):
     outcome: str = Field(sa_column=Column(String(10), nullable=False))
     jti: str | None = Field(default=None, sa_column=Column(String(64)))
     purpose_of_use: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
+class AccessLogChainLink(SQLModel, table=True):
+    """Entry `entry_id` is number `seq` of the chain; `hash` covers its content, seq and prev_hash.
+
+    Append-only like the entries. Written only by the sequencer, one pass at a time.
+    """
+
+    __tablename__ = "access_log_chain"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    entry_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
-class JournalHead(SQLModel, table=True):
-    """The single row whose lock orders every commit that writes log entries or events.
+class ChainHead(SQLModel, table=True):
+    """The single row saying where the chain ends and which entry the sequencer chained last."""
 
-    Every transaction that appends takes this row's lock as its last step before COMMIT, so
-    the order of `log_seq` and `event_seq` is the order in which transactions become visible:
-    a reader that has seen number n has seen everything before it.
-    """
-
-    __tablename__ = "journal_head"
+    __tablename__ = "access_log_head"
 
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    log_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
-    log_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    event_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    last_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_entry_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AccessLogCheckpoint(SQLModel, table=True):
+    """A signed statement "the chain's head was (seq, hash) at this time" (append-only).
+
+    The hashes alone prove that entries were not changed after the fact only as long as nobody
+    rewrote the chain from some point on and recomputed every later hash. A checkpoint signed
+    with the service's private key — which the database does not hold — pins the head, so such
+    a rewrite is found even by someone with full write access to the database.
+    """
+
+    __tablename__ = "access_log_checkpoints"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    kid: str = Field(sa_column=Column(String(64), nullable=False))
+    signature: str = Field(sa_column=Column(String(2000), nullable=False))

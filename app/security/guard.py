@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -104,9 +105,14 @@ def _bearer_token(request: Request) -> str:
 
 
 def _purpose_of_use(request: Request) -> str | None:
-    value = request.headers.get("purpose-of-use")
-    if value is None:
+    """The optional Purpose-Of-Use header; non-ASCII text comes percent-encoded (UTF-8)."""
+    raw = request.headers.get("purpose-of-use")
+    if raw is None:
         return None
+    try:
+        value = unquote(raw, errors="strict") if "%" in raw else raw
+    except UnicodeDecodeError:
+        value = "\x00"  # fails the pattern below
     if not _PURPOSE_OF_USE.match(value):
         raise unprocessable(["header", "Purpose-Of-Use"], "1–200 characters of text, no control characters")
     return value

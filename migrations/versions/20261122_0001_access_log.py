@@ -1,4 +1,4 @@
-"""The access log, append-only on both dialects, and the journal head that orders it.
+"""The access log: append-only entries, the hash chain over them, its head and checkpoints.
 
 Revision ID: 0001
 Revises:
@@ -20,6 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 GENESIS_HASH = "0" * 64
+APPEND_ONLY_TABLES = ("access_log", "access_log_chain", "access_log_checkpoints")
 
 POSTGRES_REFUSE_FUNCTION = """
 CREATE FUNCTION samhandling_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -45,26 +46,24 @@ def refuse_changes(table: str) -> None:
         return
     for operation in ("UPDATE", "DELETE"):
         op.execute(
-            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
+            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
         )
 
 
-def allow_changes(table: str) -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        return
-    for operation in ("update", "delete"):
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
-
-
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if postgres:
         op.execute(POSTGRES_REFUSE_FUNCTION)
+    # The inserting transaction's id orders entries for the sequencer (0 on SQLite, whose
+    # single writer commits in id order anyway).
+    txid_default = sa.text("(pg_current_xact_id()::text::bigint)") if postgres else sa.text("0")
     op.create_table(
         "access_log",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("txid", sa.BigInteger(), server_default=txid_default, nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("request_id", sa.String(length=128), nullable=False),
         sa.Column("client_id", sa.String(length=128), nullable=True),
@@ -80,34 +79,55 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=10), nullable=False),
         sa.Column("jti", sa.String(length=64), nullable=True),
         sa.Column("purpose_of_use", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log")),
+    )
+    op.create_index("ix_access_log_txid_id", "access_log", ["txid", "id"])
+    op.create_index("ix_access_log_child_id_id", "access_log", ["child_id", "id"])
+    op.create_index("ix_access_log_client_id_at", "access_log", ["client_id", "at"])
+    op.create_index("ix_access_log_at", "access_log", ["at"])
+
+    op.create_table(
+        "access_log_chain",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("entry_id", sa.BigInteger(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_access_log")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_access_log_chain")),
+        sa.UniqueConstraint("entry_id", name=op.f("uq_access_log_chain_entry_id")),
     )
-    op.create_index("ix_access_log_child_id_seq", "access_log", ["child_id", "seq"])
-    op.create_index("ix_access_log_client_id_at", "access_log", ["client_id", "at"])
-    op.create_index("ix_access_log_agency_id_seq", "access_log", ["agency_id", "seq"])
-    op.create_index("ix_access_log_at", "access_log", ["at"])
-    refuse_changes("access_log")
 
-    journal_head = op.create_table(
-        "journal_head",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("log_seq", sa.BigInteger(), nullable=False),
-        sa.Column("log_hash", sa.String(length=64), nullable=False),
-        sa.Column("event_seq", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_head")),
+    op.create_table(
+        "access_log_checkpoints",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("kid", sa.String(length=64), nullable=False),
+        sa.Column("signature", sa.String(length=2000), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_access_log_checkpoints")),
     )
-    op.bulk_insert(journal_head, [{"id": 1, "log_seq": 0, "log_hash": GENESIS_HASH, "event_seq": 0}])
+    for table in APPEND_ONLY_TABLES:
+        refuse_changes(table)
+
+    head = op.create_table(
+        "access_log_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("last_txid", sa.BigInteger(), nullable=False),
+        sa.Column("last_entry_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log_head")),
+    )
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS_HASH, "last_txid": -1, "last_entry_id": 0}])
 
 
 def downgrade() -> None:
-    op.drop_table("journal_head")
-    allow_changes("access_log")
+    op.drop_table("access_log_head")
+    op.drop_table("access_log_checkpoints")
+    op.drop_table("access_log_chain")
     op.drop_index("ix_access_log_at", table_name="access_log")
-    op.drop_index("ix_access_log_agency_id_seq", table_name="access_log")
     op.drop_index("ix_access_log_client_id_at", table_name="access_log")
-    op.drop_index("ix_access_log_child_id_seq", table_name="access_log")
+    op.drop_index("ix_access_log_child_id_id", table_name="access_log")
+    op.drop_index("ix_access_log_txid_id", table_name="access_log")
     op.drop_table("access_log")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS samhandling_refuse_change()")

@@ -209,7 +209,7 @@ def test_failed_and_successful_logins_are_logged(
     succeeded = token_request(client, school)
     rows = world.sql(
         "SELECT request_id, client_id, outcome, status_code, route FROM access_log "
-        "WHERE request_id IN (:a, :b) ORDER BY seq",
+        "WHERE request_id IN (:a, :b) ORDER BY id",
         a=failed.headers["x-request-id"],
         b=succeeded.headers["x-request-id"],
     )

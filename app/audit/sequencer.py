@@ -1,0 +1,151 @@
+"""The sequencer: chains committed access-log entries, in commit order, in batches.
+
+Requests insert entries without any shared lock. The sequencer then gives each committed entry
+its place in the chain — `seq`, `prev_hash`, `hash` — in a row of `access_log_chain`, one pass
+at a time (a PostgreSQL advisory lock; SQLite's single writer), so the chain is linear and
+gap-free however many API workers append.
+
+Which entries are committed for good? On PostgreSQL every entry carries the id of the
+transaction that inserted it, and every transaction id below the current snapshot's `xmin`
+has finished: its entries are visible now or never will be. The sequencer chains, in
+(txid, id) order, exactly the entries after the last one it chained and below that horizon,
+so an entry committed late by a slow transaction is never skipped. On SQLite one writer at a
+time commits, in id order.
+
+Why not chain inside each request's transaction? Then every writing transaction would hold
+the chain head's lock until it commits, and all requests of all workers would queue behind it
+(measured: bench/log_append.py, README "The access log").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.audit.chain import entry_hash
+from app.models.audit import AccessLogChainLink, AccessLogEntry, ChainHead
+from app.models.base import table_of
+
+logger = logging.getLogger(__name__)
+
+BATCH_ENTRIES = 5000
+# Any constant works; it only has to be the same in every process that chains.
+SEQUENCER_LOCK_KEY = 7_214_004_372
+HEAD_ID = 1
+
+_log = table_of(AccessLogEntry)
+_chain = table_of(AccessLogChainLink)
+_head = table_of(ChainHead)
+
+
+def committed_horizon(connection: Connection) -> int | None:
+    """Transaction ids below this have all finished (PostgreSQL); None means "no limit" (SQLite)."""
+    if connection.dialect.name != "postgresql":
+        return None
+    value = connection.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar()
+    return int(value) if value is not None else None
+
+
+def chain_pending(connection: Connection, *, wait: bool = False, limit: int = BATCH_ENTRIES) -> int:
+    """One pass in the connection's open transaction; returns how many entries were chained.
+
+    With `wait`, waits for a concurrent pass to finish instead of leaving the work to it.
+    """
+    if connection.dialect.name == "postgresql":
+        lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        acquired = connection.execute(
+            text(f"SELECT {lock}(:key)::text"), {"key": SEQUENCER_LOCK_KEY}
+        ).scalar()
+        if acquired == "false":
+            return 0
+    head = connection.execute(select(_head).where(_head.c.id == HEAD_ID).with_for_update()).one()
+    horizon = committed_horizon(connection)
+    statement = (
+        select(_log)
+        .where(tuple_(_log.c.txid, _log.c.id) > tuple_(head.last_txid, head.last_entry_id))
+        .order_by(_log.c.txid, _log.c.id)
+        .limit(limit)
+    )
+    if horizon is not None:
+        statement = statement.where(_log.c.txid < horizon)
+    rows = connection.execute(statement).mappings().all()
+    if not rows:
+        return 0
+    seq, prev_hash = head.seq, head.hash
+    links: list[dict[str, Any]] = []
+    for row in rows:
+        seq += 1
+        digest = entry_hash({**row, "seq": seq, "prev_hash": prev_hash})
+        links.append({"seq": seq, "entry_id": row["id"], "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    connection.execute(insert(_chain), links)
+    last = rows[-1]
+    connection.execute(
+        update(_head)
+        .where(_head.c.id == HEAD_ID)
+        .values(seq=seq, hash=prev_hash, last_txid=last["txid"], last_entry_id=last["id"])
+    )
+    return len(rows)
+
+
+class Sequencer:
+    """Runs chaining passes in one process: when nudged after a commit, and every second."""
+
+    IDLE_SECONDS = 1.0
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine.execution_options(sqlite_write=True)
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+
+    async def run_once(self, *, wait: bool = False) -> int:
+        """Chain everything committed so far (in batches); returns how many entries it chained."""
+        total = 0
+        while True:
+            async with self._engine.begin() as connection:
+                chained = await connection.run_sync(lambda sync: chain_pending(sync, wait=wait))
+            total += chained
+            if chained < BATCH_ENTRIES:
+                return total
+
+    def nudge(self) -> None:
+        """Ask for a pass soon (after a commit that added entries). Starts the loop if needed."""
+        if self._closing:
+            return
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._loop is not loop or self._task.done():
+            self._loop = loop
+            self._wake = asyncio.Event()
+            self._task = loop.create_task(self._run(), name="access-log-sequencer")
+        assert self._wake is not None
+        self._wake.set()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.IDLE_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except Exception as error:  # the next pass retries; entries stay safe meanwhile
+                logger.warning("sequencer pass failed: %s", error)
+                await asyncio.sleep(self.IDLE_SECONDS)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None and not self._task.done():
+            if self._wake is not None:
+                self._wake.set()
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()

@@ -1,0 +1,165 @@
+"""Verifying the access log: chain what is pending, then walk the chain once, in bounded memory.
+
+Checks, for every link in `seq` order: no gap in `seq`; the entry it names exists; `prev_hash`
+is the previous link's `hash`; `hash` is the SHA-256 of the entry's canonical form
+(app/audit/chain.py). Then: the head names the last link (so a truncated tail is found); every
+entry up to the head's position is in the chain (so an entry slipped in out of order is
+found); and every stored checkpoint matches the recomputed chain and carries a valid signature
+of the service's key (so a chain rewritten from some point on, with all later hashes
+recomputed, is found too).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select, tuple_
+
+from app.audit.chain import entry_hash, format_at
+from app.audit.checkpoints import (
+    Checkpoint,
+    load_checkpoints,
+    sign_checkpoint,
+    signature_state,
+    store_checkpoint,
+)
+from app.audit.sequencer import BATCH_ENTRIES, chain_pending
+from app.db import create_sync_engine
+from app.models.audit import GENESIS_HASH, AccessLogChainLink, AccessLogEntry, ChainHead
+from app.models.base import table_of
+from app.security.keys import KeyRing
+from app.settings import Settings
+
+BATCH_ROWS = 10_000
+_log = table_of(AccessLogEntry)
+_chain = table_of(AccessLogChainLink)
+_head = table_of(ChainHead)
+
+
+@dataclass
+class VerificationResult:
+    valid: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    first_invalid_seq: int | None
+    reason: str | None
+    checkpoints_verified: int
+    seconds: float
+    checkpoint: Checkpoint | None = None
+
+    def summary(self) -> dict[str, Any]:
+        summary = asdict(self)
+        if self.checkpoint is not None:
+            summary["checkpoint"]["created_at"] = format_at(self.checkpoint.created_at)
+        return summary
+
+
+def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationResult:
+    """Verify in one read snapshot (the caller opens it); stops at the first broken link."""
+    started = time.perf_counter()
+    head = connection.execute(select(_head).where(_head.c.id == 1)).one()
+    checkpoints = load_checkpoints(connection)
+    walked, last_seq, last_hash, checked = 0, 0, GENESIS_HASH, 0
+    links = (
+        select(_chain.c.seq, _chain.c.prev_hash, _chain.c.hash, _log)
+        .select_from(_chain.outerjoin(_log, _log.c.id == _chain.c.entry_id))
+        .order_by(_chain.c.seq)
+    )
+
+    def broken(seq: int, reason: str) -> VerificationResult:
+        return VerificationResult(
+            valid=False,
+            entries=walked,
+            head_seq=head.seq,
+            head_hash=head.hash,
+            first_invalid_seq=seq,
+            reason=reason,
+            checkpoints_verified=checked,
+            seconds=time.perf_counter() - started,
+        )
+
+    rows = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(links)
+    for row in rows.mappings():
+        walked += 1
+        seq = row["seq"]
+        if seq != last_seq + 1:
+            return broken(last_seq + 1, f"entry {last_seq + 1} of the chain is missing")
+        if row["id"] is None:
+            return broken(seq, "the entry this link names is missing")
+        if row["prev_hash"] != last_hash:
+            return broken(seq, "prev_hash does not match the previous entry's hash")
+        if entry_hash(row) != row["hash"]:
+            return broken(seq, "the entry's content does not match its hash")
+        last_seq, last_hash = seq, row["hash"]
+        checkpoint = checkpoints.get(seq)
+        if checkpoint is not None:
+            problem = _checkpoint_problem(keys, checkpoint, last_hash)
+            if problem == "unverified":
+                continue
+            if problem:
+                return broken(seq, problem)
+            checked += 1
+    if (head.seq, head.hash) != (last_seq, last_hash):
+        return broken(last_seq + 1, f"the head names entry {head.seq}; the chain ends at {last_seq}")
+    inside = connection.execute(
+        select(func.count()).where(
+            tuple_(_log.c.txid, _log.c.id) <= tuple_(head.last_txid, head.last_entry_id)
+        )
+    ).scalar_one()
+    if inside != last_seq:
+        return broken(
+            last_seq, f"{inside - last_seq} entries lie within the chained range but not in the chain"
+        )
+    beyond = [seq for seq in checkpoints if seq > last_seq]
+    if beyond:
+        return broken(
+            last_seq + 1, f"a signed checkpoint names entry {beyond[0]}; the chain ends at {last_seq}"
+        )
+    return VerificationResult(
+        valid=True,
+        entries=walked,
+        head_seq=head.seq,
+        head_hash=head.hash,
+        first_invalid_seq=None,
+        reason=None,
+        checkpoints_verified=checked,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _checkpoint_problem(keys: KeyRing | None, checkpoint: Checkpoint, recomputed_hash: str) -> str | None:
+    """None when the checkpoint holds; "unverified" when signed by a retired key; else the problem."""
+    if checkpoint.hash != recomputed_hash:
+        return "the chain differs from a signed checkpoint: it was rewritten"
+    state = signature_state(keys, checkpoint)
+    if state == "invalid":
+        return "a checkpoint's signature is not the service's: it was forged"
+    return "unverified" if state == "unknown-key" else None
+
+
+def run_verification(
+    settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True
+) -> VerificationResult:
+    """Verify the whole log in one snapshot; when it is intact, sign and store its head."""
+    engine = create_sync_engine(settings)
+    try:
+        while True:  # first chain whatever is committed but not yet chained
+            with engine.execution_options(sqlite_write=True).begin() as connection:
+                if chain_pending(connection, wait=True) < BATCH_ENTRIES:
+                    break
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                result = verify_chain(connection, keys)
+        if checkpoint and result.valid and keys is not None and result.head_seq > 0:
+            signed = sign_checkpoint(keys, result.head_seq, result.head_hash)
+            with engine.begin() as connection:
+                store_checkpoint(connection, signed)
+            result.checkpoint = signed
+        return result
+    finally:
+        engine.dispose()
