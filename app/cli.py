@@ -140,9 +140,7 @@ def cmd_clients_add(args: argparse.Namespace) -> int:
 
     async def add() -> int:
         async with operator_transaction(get_settings(), "clients add") as (session, context):
-            client, kind, secret = await create_client(
-                session, agency_id=args.agency, role=args.role, name=args.name
-            )
+            client, kind, secret = await create_client(session, agency_id=args.agency, role=args.role, name=args.name)
             context.audit("client", client.client_id)
         print(
             json.dumps(
@@ -219,9 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", default=str(OPENAPI_PATH))
     openapi.set_defaults(handler=cmd_openapi)
 
-    agencies = commands.add_parser("agencies", help="manage agencies").add_subparsers(
-        dest="action", required=True
-    )
+    agencies = commands.add_parser("agencies", help="manage agencies").add_subparsers(dest="action", required=True)
     add_agency = agencies.add_parser("add", help="register an agency")
     add_agency.add_argument("--id", required=True, help="a slug: lower-case letters, digits, -")
     add_agency.add_argument("--kind", required=True, choices=[kind.value for kind in AgencyKind])
@@ -232,9 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_agency.add_argument("--hsa-id")
     add_agency.set_defaults(handler=cmd_agencies_add)
 
-    clients = commands.add_parser("clients", help="manage agency clients").add_subparsers(
-        dest="action", required=True
-    )
+    clients = commands.add_parser("clients", help="manage agency clients").add_subparsers(dest="action", required=True)
     add_client = clients.add_parser("add", help="create a client; prints its secret once, as JSON")
     add_client.add_argument("--agency", required=True)
     add_client.add_argument("--role", required=True, choices=[role.value for role in Role])
@@ -246,14 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the access log").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="verify the hash chain: exit 0 when intact, 1 otherwise")
-    verify.add_argument(
-        "--no-checkpoint", action="store_true", help="do not sign and store the verified head"
-    )
+    verify.add_argument("--no-checkpoint", action="store_true", help="do not sign and store the verified head")
     verify.set_defaults(handler=cmd_audit_verify)
 
-    keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(
-        dest="action", required=True
-    )
+    keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help="new signing key; the previous one stays in the JWKS").set_defaults(
         handler=cmd_keys_rotate
     )

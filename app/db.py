@@ -127,9 +127,7 @@ def create_sync_engine(settings: Settings, *, pooled: bool = False) -> Engine:
     url = sync_url(settings.database_url)
     poolclass = None if pooled else NullPool
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(
-            url, poolclass=poolclass, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
-        )
+        engine = create_engine(url, poolclass=poolclass, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
         _install_sqlite_pragmas(engine)
         return engine
     options = " ".join(f"-c {key}={value}" for key, value in _postgres_server_settings(settings).items())

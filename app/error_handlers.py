@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from app.context import SCOPE_KEY
 from app.errors import AppError, problem_response, render_app_error
+from app.idempotency import Replay
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,13 @@ async def handle_integrity_error(request: Request, error: Exception) -> Response
     )
 
 
+async def handle_replay(request: Request, replay: Exception) -> Response:
+    assert isinstance(replay, Replay)
+    return Response(replay.body, status_code=replay.status, headers=replay.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Replay, handle_replay)
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)

@@ -61,10 +61,7 @@ class InsufficientScope(AppError):
         scopes = " ".join(sorted(needed))
         super().__init__(
             f"This operation needs the scope(s): {scopes}.",
-            headers={
-                "WWW-Authenticate": 'Bearer realm="samhandling", error="insufficient_scope", '
-                f'scope="{scopes}"'
-            },
+            headers={"WWW-Authenticate": f'Bearer realm="samhandling", error="insufficient_scope", scope="{scopes}"'},
         )
 
 
@@ -161,12 +158,8 @@ def problem_response(
     errors: Sequence[Mapping[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    body = problem_body(
-        status=status, slug=slug, title=title, detail=detail, request_id=request_id, errors=errors
-    )
-    return Response(
-        orjson.dumps(body), status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE
-    )
+    body = problem_body(status=status, slug=slug, title=title, detail=detail, request_id=request_id, errors=errors)
+    return Response(orjson.dumps(body), status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
 
 
 def render_app_error(error: AppError, request_id: str | None) -> Response:
@@ -179,6 +172,4 @@ def render_app_error(error: AppError, request_id: str | None) -> Response:
         errors=error.errors,
         extra=error.extra,
     )
-    return Response(
-        orjson.dumps(body), status_code=error.status, headers=error.headers, media_type=error.media_type
-    )
+    return Response(orjson.dumps(body), status_code=error.status, headers=error.headers, media_type=error.media_type)

@@ -41,9 +41,7 @@ HTTP_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 TOKENS_ISSUED = Counter("samhandling_tokens_issued_total", "Access tokens issued.", ["role"])
-TOKEN_FAILURES = Counter(
-    "samhandling_token_failures_total", "Failed token requests by OAuth error code.", ["error"]
-)
+TOKEN_FAILURES = Counter("samhandling_token_failures_total", "Failed token requests by OAuth error code.", ["error"])
 ACCESS_DENIALS = Counter(
     "samhandling_access_denials_total",
     "Requests denied by the access rule (record hidden → 404) by record type.",
@@ -71,9 +69,7 @@ DB_POOL_IN_USE = Gauge(
     "Database connections checked out of this process's pool.",
     multiprocess_mode="livesum",
 )
-DB_POOL_SIZE = Gauge(
-    "samhandling_db_pool_size", "Connections this process's pool holds.", multiprocess_mode="livesum"
-)
+DB_POOL_SIZE = Gauge("samhandling_db_pool_size", "Connections this process's pool holds.", multiprocess_mode="livesum")
 
 
 class JsonFormatter(logging.Formatter):

@@ -31,9 +31,7 @@ def _actor() -> str:
 
 
 @asynccontextmanager
-async def operator_transaction(
-    settings: Settings, command: str
-) -> AsyncIterator[tuple[AsyncSession, RequestContext]]:
+async def operator_transaction(settings: Settings, command: str) -> AsyncIterator[tuple[AsyncSession, RequestContext]]:
     """A write session whose work commits with the command's log entry, or not at all."""
     database = Database(create_api_engine(settings))
     context = RequestContext(request_id=uuid.uuid4().hex, method="CLI", database=database)

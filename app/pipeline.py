@@ -187,14 +187,16 @@ class RequestPipeline:
             )
         )
 
-    async def _commit_with_log(
-        self, scope: Scope, context: RequestContext, held: _HeldResponse
-    ) -> _HeldResponse:
+    async def _commit_with_log(self, scope: Scope, context: RequestContext, held: _HeldResponse) -> _HeldResponse:
         template, action = route_of(scope)
         entries = build_entries(context, status_code=held.status, route=template, action=action, at=utcnow())
         session = context.write_session
         try:
             if session is not None and held.status < 400:
+                claim = context.extra.get("idempotency_claim")
+                if claim is not None:
+                    headers = {name.decode(): value.decode() for name, value in held.headers}
+                    await claim.store(session, context, held.status, headers, b"".join(held.body))
                 await session.flush()  # the request's own writes: an error here is the request's
         except Exception as error:
             await _close_sessions(context)
@@ -211,9 +213,7 @@ class RequestPipeline:
         except Exception as error:  # whatever stops the entry from committing stops the request
             await _close_sessions(context)
             logger.error("request %s: access-log entry not committed: %r", context.request_id, error)
-            unavailable = ServiceUnavailable(
-                "The access log could not be written, so nothing was done or returned."
-            )
+            unavailable = ServiceUnavailable("The access log could not be written, so nothing was done or returned.")
             return _hold(render_app_error(unavailable, context.request_id))
         return held
 

@@ -110,9 +110,7 @@ def chain_inline(connection: Connection, new_entry: dict[str, object]) -> None:
     digest = entry_hash({**row, "seq": seq, "prev_hash": head.hash})
     connection.execute(insert(CHAIN).values(seq=seq, entry_id=entry_id, prev_hash=head.hash, hash=digest))
     connection.execute(
-        update(HEAD)
-        .where(HEAD.c.id == 1)
-        .values(seq=seq, hash=digest, last_txid=row["txid"], last_entry_id=entry_id)
+        update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=digest, last_txid=row["txid"], last_entry_id=entry_id)
     )
 
 
@@ -149,9 +147,7 @@ def chain_everything(url: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5.0)

@@ -30,11 +30,9 @@ from app.main import create_app
 from app.migrations_runner import upgrade
 from app.security.keys import ensure_signing_key
 from app.settings import Settings
-from tests.support import World
+from tests.support import Domain, World
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "SAMHANDLING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_ADMIN_URL = os.environ.get("SAMHANDLING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DIALECTS = [
     name.strip()
     for name in os.environ.get("SAMHANDLING_TEST_DATABASES", "sqlite,postgresql").split(",")
@@ -56,9 +54,7 @@ def create_postgres_database(name: str, template: str | None = None) -> str:
     with _postgres_admin() as admin:
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
-            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
         admin.execute(statement)
     return postgres_url_for(name)
 
@@ -154,3 +150,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def world(settings: Settings, client: TestClient) -> World:
     return World(settings, client)
+
+
+@pytest.fixture
+def domain(world: World) -> Domain:
+    return Domain(world)

@@ -50,9 +50,7 @@ class Server:
                 break
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(
-            f"server did not become ready; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}"
-        )
+        raise RuntimeError(f"server did not become ready; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:
         """kill -9 the whole process group: the supervisor and its workers, no goodbyes."""

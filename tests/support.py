@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.db import create_sync_engine
+from app.models.base import table_of
+from app.models.consent import Consent, ConsentParty
 from app.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.services.agencies import create_agency
@@ -74,9 +77,7 @@ class World:
         form = {"grant_type": "client_credentials"}
         if scope is not None:
             form["scope"] = scope
-        response = self.http.post(
-            "/oauth/token", data=form, auth=(credentials.client_id, credentials.client_secret)
-        )
+        response = self.http.post("/oauth/token", data=form, auth=(credentials.client_id, credentials.client_secret))
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
@@ -107,3 +108,103 @@ class World:
                 return list(connection.execute(text(statement), parameters).all())
         finally:
             engine.dispose()
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def in_days(days: float) -> str:
+    return iso(datetime.now(UTC) + timedelta(days=days))
+
+
+@dataclass
+class Domain:
+    """Children, concerns and consents made through the API, for the domain tests."""
+
+    world: World
+    _serial: int = 100
+
+    @property
+    def http(self) -> TestClient:
+        return self.world.http
+
+    def child(self, agency_id: str) -> str:
+        self._serial += 1
+        response = self.http.post(
+            "/api/v1/children",
+            json={"personnummer": personnummer("20140301", self._serial)},
+            headers=self.world.headers(agency_id),
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    def concern(self, agency_id: str, child_id: str, **fields: Any) -> dict[str, Any]:
+        body = {"child_id": child_id, "areas": ["safe"], "description": "Orolig.", "urgency": "routine", **fields}
+        response = self.http.post("/api/v1/concerns", json=body, headers=self.world.headers(agency_id))
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def consent(
+        self,
+        agency_id: str,
+        child_id: str,
+        agency_ids: list[str],
+        record_types: tuple[str, ...] = ("concerns",),
+        **fields: Any,
+    ) -> dict[str, Any]:
+        body = {
+            "child_id": child_id,
+            "granted_by": [{"role": "guardian", "name": "Vårdnadshavare"}],
+            "agency_ids": agency_ids,
+            "record_types": list(record_types),
+            "purpose": "Samordnat stöd.",
+            "valid_until": in_days(180),
+            **fields,
+        }
+        response = self.http.post("/api/v1/consents", json=body, headers=self.world.headers(agency_id))
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def past_consent(
+        self, agency_id: str, child_id: str, agency_ids: list[str], record_types: tuple[str, ...] = ("concerns",)
+    ) -> str:
+        """A consent whose window has ended (the API refuses to record one): straight into the database."""
+        consent_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        engine = create_sync_engine(self.world.settings)
+        try:
+            with engine.begin() as connection:
+                consents, parties = table_of(Consent), table_of(ConsentParty)
+                connection.execute(
+                    consents.insert().values(
+                        id=uuid.UUID(consent_id),
+                        child_id=uuid.UUID(child_id),
+                        agency_id=agency_id,
+                        granted_by=[{"role": "guardian", "name": "V"}],
+                        covers_concerns="concerns" in record_types,
+                        covers_assessments="assessments" in record_types,
+                        covers_teams="teams" in record_types,
+                        purpose="Tidigare samtycke.",
+                        valid_from=now - timedelta(days=60),
+                        valid_until=now - timedelta(days=1),
+                        created_at=now - timedelta(days=60),
+                    )
+                )
+                for party in agency_ids:
+                    connection.execute(
+                        parties.insert().values(
+                            consent_id=uuid.UUID(consent_id), agency_id=party, child_id=uuid.UUID(child_id)
+                        )
+                    )
+        finally:
+            engine.dispose()
+        return consent_id
+
+    def withdraw(self, agency_id: str, consent_id: str) -> None:
+        response = self.http.post(
+            f"/api/v1/consents/{consent_id}/withdraw",
+            json={"withdrawn_by": {"role": "guardian", "name": "Vårdnadshavare"}},
+            headers=self.world.headers(agency_id),
+        )
+        assert response.status_code == 200, response.text

@@ -80,9 +80,7 @@ def test_a_cursor_from_another_list_is_422(client: TestClient, world: World) -> 
     world.client(world.agency("school"))
     world.client(world.agency("school"))
     clients_page = client.get("/api/v1/clients", params={"limit": 1}, headers=world.admin()).json()
-    response = client.get(
-        "/api/v1/agencies", params={"cursor": clients_page["next_cursor"]}, headers=world.admin()
-    )
+    response = client.get("/api/v1/agencies", params={"cursor": clients_page["next_cursor"]}, headers=world.admin())
     assert response.status_code == 422
 
 

@@ -35,9 +35,7 @@ def fresh_install(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 def test_bootstrap_from_a_fresh_install(fresh_install: dict[str, str]) -> None:
     run(fresh_install, "migrate")
-    agency = run(
-        fresh_install, "agencies", "add", "--id", "ops", "--kind", "social_services", "--name", "Ops"
-    )
+    agency = run(fresh_install, "agencies", "add", "--id", "ops", "--kind", "social_services", "--name", "Ops")
     assert json.loads(agency.stdout)["id"] == "ops"
     added = run(fresh_install, "clients", "add", "--agency", "ops", "--role", "admin", "--name", "Admin tool")
     created = json.loads(added.stdout)  # exactly one JSON object on stdout
@@ -52,15 +50,11 @@ def test_bootstrap_from_a_fresh_install(fresh_install: dict[str, str]) -> None:
 
 def test_cli_errors_go_to_stderr_with_a_nonzero_exit(fresh_install: dict[str, str]) -> None:
     run(fresh_install, "migrate")
-    result = run(
-        fresh_install, "clients", "add", "--agency", "nowhere", "--role", "admin", "--name", "X", check=False
-    )
+    result = run(fresh_install, "clients", "add", "--agency", "nowhere", "--role", "admin", "--name", "X", check=False)
     assert result.returncode == 1
     assert result.stdout == ""
     assert "no agency" in result.stderr
-    invalid = run(
-        fresh_install, "agencies", "add", "--id", "x", "--kind", "school", "--name", "X", check=False
-    )
+    invalid = run(fresh_install, "agencies", "add", "--id", "x", "--kind", "school", "--name", "X", check=False)
     assert invalid.returncode == 2
 
 

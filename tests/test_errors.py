@@ -52,9 +52,7 @@ def test_request_id_is_echoed_only_when_sane(client: TestClient, supplied: str, 
     assert 1 <= len(response.headers["x-request-id"]) <= 128
 
 
-def test_unexpected_error_is_a_500_without_a_traceback(
-    app: FastAPI, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_unexpected_error_is_a_500_without_a_traceback(app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
     @app.get("/api/v1/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")

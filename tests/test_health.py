@@ -34,9 +34,7 @@ def test_readyz_is_503_when_the_schema_is_behind_the_head(settings: Settings) ->
 
 
 def test_readyz_is_503_quickly_when_postgresql_is_unreachable(signing_key_file: Path) -> None:
-    settings = Settings(
-        database_url="postgresql://postgres@127.0.0.1:1/nothing", signing_key_file=signing_key_file
-    )
+    settings = Settings(database_url="postgresql://postgres@127.0.0.1:1/nothing", signing_key_file=signing_key_file)
     with TestClient(create_app(settings)) as client:
         started = time.monotonic()
         response = client.get("/readyz")

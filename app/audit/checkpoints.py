@@ -43,9 +43,7 @@ def sign_checkpoint(keys: KeyRing, seq: int, head_hash: str) -> Checkpoint:
 
 def store_checkpoint(connection: Connection, checkpoint: Checkpoint) -> None:
     """Store unless this head is already checkpointed (two verifications may race: first wins)."""
-    exists = connection.execute(
-        select(_checkpoints.c.seq).where(_checkpoints.c.seq == checkpoint.seq)
-    ).first()
+    exists = connection.execute(select(_checkpoints.c.seq).where(_checkpoints.c.seq == checkpoint.seq)).first()
     if exists is not None:
         return
     try:

@@ -33,6 +33,6 @@ PUBLIC_COLUMNS = (
 
 def chained_entries() -> Select[Any]:
     """Entries that have their place in the chain, with seq, prev_hash and hash."""
-    return select(
-        chain.c.seq, *(log.c[name] for name in PUBLIC_COLUMNS), chain.c.prev_hash, chain.c.hash
-    ).select_from(chain.join(log, log.c.id == chain.c.entry_id))
+    return select(chain.c.seq, *(log.c[name] for name in PUBLIC_COLUMNS), chain.c.prev_hash, chain.c.hash).select_from(
+        chain.join(log, log.c.id == chain.c.entry_id)
+    )

@@ -57,9 +57,7 @@ def chain_pending(connection: Connection, *, wait: bool = False, limit: int = BA
     """
     if connection.dialect.name == "postgresql":
         lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-        acquired = connection.execute(
-            text(f"SELECT {lock}(:key)::text"), {"key": SEQUENCER_LOCK_KEY}
-        ).scalar()
+        acquired = connection.execute(text(f"SELECT {lock}(:key)::text"), {"key": SEQUENCER_LOCK_KEY}).scalar()
         if acquired == "false":
             return 0
     head = connection.execute(select(_head).where(_head.c.id == HEAD_ID).with_for_update()).one()

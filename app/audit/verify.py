@@ -105,19 +105,13 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
     if (head.seq, head.hash) != (last_seq, last_hash):
         return broken(last_seq + 1, f"the head names entry {head.seq}; the chain ends at {last_seq}")
     inside = connection.execute(
-        select(func.count()).where(
-            tuple_(_log.c.txid, _log.c.id) <= tuple_(head.last_txid, head.last_entry_id)
-        )
+        select(func.count()).where(tuple_(_log.c.txid, _log.c.id) <= tuple_(head.last_txid, head.last_entry_id))
     ).scalar_one()
     if inside != last_seq:
-        return broken(
-            last_seq, f"{inside - last_seq} entries lie within the chained range but not in the chain"
-        )
+        return broken(last_seq, f"{inside - last_seq} entries lie within the chained range but not in the chain")
     beyond = [seq for seq in checkpoints if seq > last_seq]
     if beyond:
-        return broken(
-            last_seq + 1, f"a signed checkpoint names entry {beyond[0]}; the chain ends at {last_seq}"
-        )
+        return broken(last_seq + 1, f"a signed checkpoint names entry {beyond[0]}; the chain ends at {last_seq}")
     return VerificationResult(
         valid=True,
         entries=walked,
@@ -140,9 +134,7 @@ def _checkpoint_problem(keys: KeyRing | None, checkpoint: Checkpoint, recomputed
     return "unverified" if state == "unknown-key" else None
 
 
-def run_verification(
-    settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True
-) -> VerificationResult:
+def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True) -> VerificationResult:
     """Verify the whole log in one snapshot; when it is intact, sign and store its head."""
     engine = create_sync_engine(settings)
     try:

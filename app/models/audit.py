@@ -32,9 +32,7 @@ class AccessLogEntry(SQLModel, table=True):
         Index("ix_access_log_at", "at"),
     )
 
-    id: int | None = Field(
-        default=None, sa_column=Column(AutoBigInteger, primary_key=True, autoincrement=True)
-    )
+    id: int | None = Field(default=None, sa_column=Column(AutoBigInteger, primary_key=True, autoincrement=True))
     txid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     request_id: str = Field(sa_column=Column(String(128), nullable=False))

@@ -14,6 +14,7 @@ from app.audit.queries import chain, chained_entries, log
 from app.audit.sequencer import Sequencer
 from app.audit.verify import run_verification
 from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.errors import NotFound
 from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import guarded_router, problems
 from app.schemas.access_log import AccessLogEntryPublic, Outcome, Verification
@@ -21,6 +22,7 @@ from app.schemas.common import Page
 from app.security.caller import Caller
 from app.security.guard import current_caller
 from app.security.tokens import TokenService
+from app.services.children import get_child
 
 router = guarded_router("access-log")
 Auditor = Annotated[Caller, Security(current_caller, scopes=["audit:read"])]
@@ -139,6 +141,8 @@ async def child_access_report(
     which agency and client, what action, with what outcome (the extract the child and the
     guardians are entitled to)."""
     context.audit("access_report", None, child_id)
+    if await get_child(session, child_id) is None:
+        raise NotFound("There is no such child.")
     await _chain_pending(request)
     statement = chained_entries().where(log.c.child_id == child_id)
     return await _page(

@@ -60,9 +60,7 @@ async def list_agencies(
     return Page[AgencyPublic](items=[_public(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get(
-    "/agencies/{agency_id}", operation_id="agencies-get", summary="Get an agency", responses=problems(404)
-)
+@router.get("/agencies/{agency_id}", operation_id="agencies-get", summary="Get an agency", responses=problems(404))
 async def get_agency(agency_id: str, caller: Admin, context: ContextDep, session: SessionDep) -> AgencyPublic:
     context.audit("agency", agency_id[:64])
     agency = await agencies.get_agency(session, agency_id)

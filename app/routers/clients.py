@@ -94,9 +94,7 @@ async def revoke_client(
     return _public(client, kind)
 
 
-@router.get(
-    "/clients/{client_id}", operation_id="clients-get", summary="Get a client", responses=problems(404)
-)
+@router.get("/clients/{client_id}", operation_id="clients-get", summary="Get a client", responses=problems(404))
 async def get_client(
     caller: Admin, context: ContextDep, session: SessionDep, client_id: str = ClientIdPath
 ) -> ClientPublic:

@@ -43,9 +43,7 @@ async def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready", "revision": expected}
 
 
-@router.get(
-    "/metrics", operation_id="operations-metrics", summary="Prometheus metrics", include_in_schema=True
-)
+@router.get("/metrics", operation_id="operations-metrics", summary="Prometheus metrics", include_in_schema=True)
 async def metrics() -> Response:
     """Prometheus exposition format: requests, latencies, tokens, denials, the log, the pool."""
     payload, content_type = metrics_payload()

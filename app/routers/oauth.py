@@ -71,18 +71,14 @@ def _client_credentials(authorization: str | None, parameters: dict[str, str]) -
         if in_form:
             raise OAuthError(400, "invalid_request", "Use one client authentication method, not two.")
         try:
-            client_id, separator, secret = (
-                base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-            )
+            client_id, separator, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise _invalid_client("The Basic credentials are malformed.") from None
         if not separator:
             raise _invalid_client("The Basic credentials are malformed.")
         return unquote_plus(client_id), unquote_plus(secret)
     if not parameters.get("client_id") or "client_secret" not in parameters:
-        raise _invalid_client(
-            "Client authentication is required (client_secret_basic or client_secret_post)."
-        )
+        raise _invalid_client("Client authentication is required (client_secret_basic or client_secret_post).")
     return parameters["client_id"], parameters["client_secret"]
 
 

@@ -33,9 +33,7 @@ REQUEST_ID_HEADER = {
         "schema": {"type": "string"},
     }
 }
-ETAG_HEADER = {
-    "ETag": {"description": "A strong entity tag of this representation.", "schema": {"type": "string"}}
-}
+ETAG_HEADER = {"ETag": {"description": "A strong entity tag of this representation.", "schema": {"type": "string"}}}
 LOCATION_HEADER = {"Location": {"description": "The new record's URL.", "schema": {"type": "string"}}}
 
 GUARDED_ERRORS = (401, 403, 422, 429, 503)

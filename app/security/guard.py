@@ -31,9 +31,7 @@ from app.security.scopes import SCOPE_DESCRIPTIONS
 from app.security.tokens import TokenRejected, TokenService
 
 oauth2_scheme = OAuth2(
-    flows=OAuthFlows(
-        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPE_DESCRIPTIONS)
-    ),
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPE_DESCRIPTIONS)),
     scheme_name="oauth2",
     description="OAuth 2.0 client credentials; the token is a JWT (RFC 9068) sent as a Bearer token.",
     auto_error=False,
@@ -81,9 +79,7 @@ class Authenticator:
         session = context.session()
         row = (
             await session.execute(
-                select(_clients.c.agency_id, _clients.c.revoked_at).where(
-                    _clients.c.client_id == caller.client_id
-                )
+                select(_clients.c.agency_id, _clients.c.revoked_at).where(_clients.c.client_id == caller.client_id)
             )
         ).first()
         if row is None or row.revoked_at is not None or row.agency_id != caller.agency_id:
@@ -128,9 +124,7 @@ class GuardedRoute(APIRoute):
         handler = super().get_route_handler()
         needed = required_scopes(self.dependant)
         if needed is None:
-            raise RuntimeError(
-                f"route {self.path} declares no caller: add a Caller parameter with its scopes"
-            )
+            raise RuntimeError(f"route {self.path} declares no caller: add a Caller parameter with its scopes")
 
         async def guarded(request: Request) -> Response:
             context = get_context(request)

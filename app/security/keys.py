@@ -86,9 +86,7 @@ class SigningKey:
         self._private: Any = serialization.load_pem_private_key(pem, password=None)
         if isinstance(self._private, rsa.RSAPrivateKey):
             self.algorithm = "RS256"
-        elif isinstance(self._private, ec.EllipticCurvePrivateKey) and isinstance(
-            self._private.curve, ec.SECP256R1
-        ):
+        elif isinstance(self._private, ec.EllipticCurvePrivateKey) and isinstance(self._private.curve, ec.SECP256R1):
             self.algorithm = "ES256"
         else:
             raise ValueError("only RSA and P-256 EC keys are supported")

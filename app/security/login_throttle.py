@@ -29,9 +29,7 @@ _log = table_of(AccessLogEntry)
 
 
 class LoginThrottle:
-    def __init__(
-        self, per_client: int, per_address: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, per_client: int, per_address: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_client = per_client
         self.per_address = per_address
         self._clock = clock
@@ -61,9 +59,7 @@ class LoginThrottle:
         if len(recent) >= self.per_client:
             unlocked_at = recent[-1] + timedelta(seconds=WINDOW_SECONDS)
             wait = math.ceil((unlocked_at - now).total_seconds())
-            raise TooManyRequests(
-                wait, f"Too many failed authentications for this client; retry after {wait} s."
-            )
+            raise TooManyRequests(wait, f"Too many failed authentications for this client; retry after {wait} s.")
 
     def record_failure(self, address: str | None) -> None:
         if self.per_address and address:
@@ -78,8 +74,6 @@ class LoginThrottle:
             failures.popleft()
         if len(failures) >= self.per_address:
             wait = math.ceil(failures[0] + WINDOW_SECONDS - self._clock())
-            raise TooManyRequests(
-                wait, f"Too many failed authentications from this address; retry after {wait} s."
-            )
+            raise TooManyRequests(wait, f"Too many failed authentications from this address; retry after {wait} s.")
         if not failures:
             del self._address_failures[address]

@@ -26,18 +26,14 @@ class AuthenticatedClient:
         return scopes_for(self.agency_kind, self.client.role)
 
 
-async def create_client(
-    session: AsyncSession, *, agency_id: str, role: str, name: str
-) -> tuple[Client, str, str]:
+async def create_client(session: AsyncSession, *, agency_id: str, role: str, name: str) -> tuple[Client, str, str]:
     """A new client, its agency's kind and its secret (returned once, never stored in clear)."""
     agency = await session.get(Agency, agency_id)
     if agency is None:
         raise unprocessable(["body", "agency_id"], f"there is no agency {agency_id!r}")
     secret = new_client_secret()
     secret_hash = await anyio.to_thread.run_sync(hash_secret, secret)
-    client = Client(
-        client_id=new_client_id(), secret_hash=secret_hash, agency_id=agency_id, role=role, name=name
-    )
+    client = Client(client_id=new_client_id(), secret_hash=secret_hash, agency_id=agency_id, role=role, name=name)
     session.add(client)
     await session.flush()
     return client, agency.kind, secret
@@ -61,9 +57,7 @@ async def list_clients(
     return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
 
 
-async def get_client(
-    session: AsyncSession, client_id: str, *, for_update: bool = False
-) -> tuple[Client, str]:
+async def get_client(session: AsyncSession, client_id: str, *, for_update: bool = False) -> tuple[Client, str]:
     statement = (
         select(Client, Agency.kind)
         .join(Agency, col(Agency.id) == col(Client.agency_id))
@@ -86,9 +80,7 @@ async def revoke_client(session: AsyncSession, client_id: str) -> tuple[Client, 
     return client, kind
 
 
-async def authenticate_client(
-    session: AsyncSession, client_id: str, secret: str
-) -> AuthenticatedClient | None:
+async def authenticate_client(session: AsyncSession, client_id: str, secret: str) -> AuthenticatedClient | None:
     """The client when the secret matches and it is not revoked; None otherwise.
 
     The hash check runs for unknown clients too (against a dummy hash), in a worker thread so

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.append_only import drop_refuse_function, install_refuse_function, refuse_changes
 from app.models.base import UTCDateTime
 
 revision: str = "0001"
@@ -22,47 +23,16 @@ depends_on: str | Sequence[str] | None = None
 GENESIS_HASH = "0" * 64
 APPEND_ONLY_TABLES = ("access_log", "access_log_chain", "access_log_checkpoints")
 
-POSTGRES_REFUSE_FUNCTION = """
-CREATE FUNCTION samhandling_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% on % is refused: the table is append-only', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
-END
-$$
-"""
-
-
-def refuse_changes(table: str) -> None:
-    """Install the triggers that make `table` append-only (UPDATE, DELETE, TRUNCATE)."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION samhandling_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION samhandling_refuse_change()"
-        )
-        return
-    for operation in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} BEGIN "
-            f"SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
-        )
-
 
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
-    if postgres:
-        op.execute(POSTGRES_REFUSE_FUNCTION)
+    install_refuse_function(op)
     # The inserting transaction's id orders entries for the sequencer (0 on SQLite, whose
     # single writer commits in id order anyway).
     txid_default = sa.text("(pg_current_xact_id()::text::bigint)") if postgres else sa.text("0")
     op.create_table(
         "access_log",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("txid", sa.BigInteger(), server_default=txid_default, nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("request_id", sa.String(length=128), nullable=False),
@@ -106,7 +76,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_access_log_checkpoints")),
     )
     for table in APPEND_ONLY_TABLES:
-        refuse_changes(table)
+        refuse_changes(op, table)
 
     head = op.create_table(
         "access_log_head",
@@ -129,5 +99,4 @@ def downgrade() -> None:
     op.drop_index("ix_access_log_child_id_id", table_name="access_log")
     op.drop_index("ix_access_log_txid_id", table_name="access_log")
     op.drop_table("access_log")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS samhandling_refuse_change()")
+    drop_refuse_function(op)

@@ -35,16 +35,14 @@ def test_filters_by_client_and_outcome(client: TestClient, world: World) -> None
 
 def test_time_window_filters(client: TestClient, world: World) -> None:
     world.agency("school")
-    everything = client.get("/api/v1/access-log", params={"limit": 200}, headers=world.auditor()).json()[
+    everything = client.get("/api/v1/access-log", params={"limit": 200}, headers=world.auditor()).json()["items"]
+    middle = everything[len(everything) // 2]["at"]
+    later = client.get("/api/v1/access-log", params={"since": middle, "limit": 200}, headers=world.auditor()).json()[
         "items"
     ]
-    middle = everything[len(everything) // 2]["at"]
-    later = client.get(
-        "/api/v1/access-log", params={"since": middle, "limit": 200}, headers=world.auditor()
-    ).json()["items"]
-    earlier = client.get(
-        "/api/v1/access-log", params={"until": middle, "limit": 200}, headers=world.auditor()
-    ).json()["items"]
+    earlier = client.get("/api/v1/access-log", params={"until": middle, "limit": 200}, headers=world.auditor()).json()[
+        "items"
+    ]
     assert all(item["at"] >= middle for item in later)
     assert all(item["at"] < middle for item in earlier)
 

@@ -43,9 +43,7 @@ def test_update_and_delete_are_refused(settings: Settings, world: World, stateme
 
 
 @pytest.mark.parametrize("table", ["access_log", "access_log_chain", "access_log_checkpoints"])
-def test_truncate_is_refused_on_postgresql(
-    settings: Settings, world: World, dialect: str, table: str
-) -> None:
+def test_truncate_is_refused_on_postgresql(settings: Settings, world: World, dialect: str, table: str) -> None:
     if dialect != "postgresql":
         pytest.skip("TRUNCATE exists only on PostgreSQL")
     world.agency("school")

@@ -28,9 +28,7 @@ def concrete(path: str) -> str:
 
 
 def entries_for(world: World, request_id: str) -> list:
-    return world.sql(
-        "SELECT outcome, status_code, route, method FROM access_log WHERE request_id = :r", r=request_id
-    )
+    return world.sql("SELECT outcome, status_code, route, method FROM access_log WHERE request_id = :r", r=request_id)
 
 
 def test_the_app_has_audited_routes(app: FastAPI) -> None:
@@ -44,9 +42,7 @@ def test_every_audited_operation_writes_an_entry(
     headers = world.headers(world.agency("school")) if with_token else {}
     for method, path in audited_operations(app):
         request_id = f"walk-{uuid.uuid4().hex}"
-        response = client.request(
-            method, concrete(path), headers={**headers, "X-Request-ID": request_id}, json={}
-        )
+        response = client.request(method, concrete(path), headers={**headers, "X-Request-ID": request_id}, json={})
         rows = entries_for(world, request_id)
         assert rows, f"{method} {path} ({response.status_code}) wrote no access-log entry"
         assert all(row.status_code == response.status_code for row in rows)

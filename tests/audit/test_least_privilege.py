@@ -44,9 +44,7 @@ def test_the_api_runs_under_a_role_that_can_only_append_to_the_log(
                 verify = client.get("/api/v1/access-log/verify", headers=world.auditor())
                 assert verify.status_code == 200
                 assert verify.json()["valid"] is True
-            with psycopg.connect(
-                owner_url.set(drivername="postgresql", username=role).render_as_string()
-            ) as app:
+            with psycopg.connect(owner_url.set(drivername="postgresql", username=role).render_as_string()) as app:
                 for statement in ("UPDATE access_log SET outcome = 'x'", "DELETE FROM access_log_chain"):
                     with pytest.raises(psycopg.errors.InsufficientPrivilege):
                         app.execute(statement)

@@ -30,18 +30,13 @@ def break_log_inserts(settings: Settings) -> None:
                 )
             else:
                 connection.execute(
-                    text(
-                        "CREATE TRIGGER broken BEFORE INSERT ON access_log "
-                        "BEGIN SELECT RAISE(ABORT, 'broken'); END"
-                    )
+                    text("CREATE TRIGGER broken BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'broken'); END")
                 )
     finally:
         engine.dispose()
 
 
-def test_a_write_whose_log_entry_fails_leaves_no_trace(
-    client: TestClient, world: World, settings: Settings
-) -> None:
+def test_a_write_whose_log_entry_fails_leaves_no_trace(client: TestClient, world: World, settings: Settings) -> None:
     admin = world.admin()
     break_log_inserts(settings)
     response = client.post(

@@ -165,9 +165,7 @@ def test_a_forged_checkpoint_is_found(settings: Settings, keys: KeyRing, chained
     assert "forged" in reason
 
 
-def test_cli_verify_exits_1_with_the_first_broken_entry(
-    settings: Settings, world: World, chained: int
-) -> None:
+def test_cli_verify_exits_1_with_the_first_broken_entry(settings: Settings, world: World, chained: int) -> None:
     unguarded(settings, "UPDATE access_log SET role = 'admin' WHERE id = :id", id=entry_id(world, 2))
     env = {
         "DATABASE_URL": settings.database_url,

@@ -84,9 +84,7 @@ def test_alg_none(client: TestClient, admin_token: str, service: TokenService) -
     assert_invalid_token(client, compact(header, claims_of(admin_token)))
 
 
-def test_hs256_signed_with_the_public_key(
-    client: TestClient, admin_token: str, service: TokenService
-) -> None:
+def test_hs256_signed_with_the_public_key(client: TestClient, admin_token: str, service: TokenService) -> None:
     public_pem = (
         serialization.load_pem_private_key(service.keys.current.pem, password=None)
         .public_key()
@@ -119,18 +117,14 @@ def test_expired(client: TestClient, admin_token: str, service: TokenService) ->
     assert_invalid_token(client, sign(service, expired))
 
 
-def test_expired_within_leeway_is_still_accepted(
-    client: TestClient, admin_token: str, service: TokenService
-) -> None:
+def test_expired_within_leeway_is_still_accepted(client: TestClient, admin_token: str, service: TokenService) -> None:
     now = int(time.time())
     token = sign(service, claims_of(admin_token) | {"iat": now - 400, "exp": now - 5})
     assert client.get(ENDPOINT, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "jti", "sub", "aud", "iss", "scope", "agency_id"])
-def test_a_missing_required_claim(
-    client: TestClient, admin_token: str, service: TokenService, claim: str
-) -> None:
+def test_a_missing_required_claim(client: TestClient, admin_token: str, service: TokenService, claim: str) -> None:
     claims = claims_of(admin_token)
     del claims[claim]
     assert_invalid_token(client, sign(service, claims))
@@ -144,9 +138,7 @@ def test_unknown_kid(client: TestClient, admin_token: str, service: TokenService
     assert_invalid_token(client, sign(service, claims_of(admin_token), kid="not-our-key"))
 
 
-def test_signed_by_another_key_under_our_kid(
-    client: TestClient, admin_token: str, service: TokenService
-) -> None:
+def test_signed_by_another_key_under_our_kid(client: TestClient, admin_token: str, service: TokenService) -> None:
     stranger = SigningKey(generate_private_key_pem("RS256"))
     token = jwt.encode(
         claims_of(admin_token),
@@ -169,9 +161,7 @@ def test_es256_when_rs256_is_configured(client: TestClient, admin_token: str) ->
 
 
 @pytest.mark.parametrize("typ", [None, "JWT", "id+jwt"])
-def test_wrong_or_missing_typ(
-    client: TestClient, admin_token: str, service: TokenService, typ: str | None
-) -> None:
+def test_wrong_or_missing_typ(client: TestClient, admin_token: str, service: TokenService, typ: str | None) -> None:
     key = service.keys.current
     headers: dict[str, Any] = {"kid": key.kid}
     if typ is not None:
@@ -189,10 +179,7 @@ def test_a_revoked_clients_unexpired_token_fails_at_once(client: TestClient, wor
     assert client.get(f"/api/v1/agencies/{school}", headers=world.admin()).status_code == 200
     assert client.get("/api/v1/agencies", headers=headers).status_code == 403  # valid token, wrong scope
     credentials = world.client(school)
-    assert (
-        client.post(f"/api/v1/clients/{credentials.client_id}/revoke", headers=world.admin()).status_code
-        == 200
-    )
+    assert client.post(f"/api/v1/clients/{credentials.client_id}/revoke", headers=world.admin()).status_code == 200
     response = client.get("/api/v1/agencies", headers=headers)
     assert response.status_code == 401
 

@@ -58,9 +58,7 @@ def test_metadata_describes_the_token_endpoint(client: TestClient) -> None:
 
 def test_kid_is_the_rfc7638_thumbprint(client: TestClient) -> None:
     key = client.get("/.well-known/jwks.json").json()["keys"][0]
-    required = json.dumps(
-        {"e": key["e"], "kty": key["kty"], "n": key["n"]}, sort_keys=True, separators=(",", ":")
-    )
+    required = json.dumps({"e": key["e"], "kty": key["kty"], "n": key["n"]}, sort_keys=True, separators=(",", ":"))
     thumbprint = base64.urlsafe_b64encode(hashlib.sha256(required.encode()).digest()).rstrip(b"=").decode()
     assert key["kid"] == thumbprint
 

@@ -84,9 +84,7 @@ def test_scope_can_be_narrowed(client: TestClient, school: Credentials) -> None:
 
 
 @pytest.mark.parametrize("scope", ["audit:read", "admin", "concerns:read admin", "", "nonsense"])
-def test_scope_beyond_the_clients_is_invalid_scope(
-    client: TestClient, school: Credentials, scope: str
-) -> None:
+def test_scope_beyond_the_clients_is_invalid_scope(client: TestClient, school: Credentials, scope: str) -> None:
     assert_oauth_error(token_request(client, school, scope=scope), 400, "invalid_scope")
 
 
@@ -116,9 +114,7 @@ def test_missing_grant_type_is_invalid_request(client: TestClient, school: Crede
     assert_oauth_error(response, 400, "invalid_request")
 
 
-def test_two_authentication_methods_at_once_is_invalid_request(
-    client: TestClient, school: Credentials
-) -> None:
+def test_two_authentication_methods_at_once_is_invalid_request(client: TestClient, school: Credentials) -> None:
     response = client.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "client_id": school.client_id, "client_secret": "x"},
@@ -188,9 +184,7 @@ def test_a_real_oauth2_client_library_gets_tokens_both_ways(settings: Settings, 
                 token_endpoint_auth_method=method,
                 transport=httpx2.ASGITransport(app=app),
             ) as oauth:
-                token = await oauth.fetch_token(
-                    "http://testserver/oauth/token", grant_type="client_credentials"
-                )
+                token = await oauth.fetch_token("http://testserver/oauth/token", grant_type="client_credentials")
                 tokens.append(dict(token))
         await app.state.committer.close()
         await app.state.database.dispose()
@@ -201,9 +195,7 @@ def test_a_real_oauth2_client_library_gets_tokens_both_ways(settings: Settings, 
         assert jwt.get_unverified_claims(token["access_token"])["sub"] == school.client_id
 
 
-def test_failed_and_successful_logins_are_logged(
-    client: TestClient, world: World, school: Credentials
-) -> None:
+def test_failed_and_successful_logins_are_logged(client: TestClient, world: World, school: Credentials) -> None:
     wrong = Credentials(school.client_id, "wrong", school.agency_id, school.role)
     failed = token_request(client, wrong)
     succeeded = token_request(client, school)

@@ -1,0 +1,65 @@
+"""Children: register-or-find by personal identity number, and read by id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Response, Security
+
+from app.dependencies import ContextDep, SessionDep
+from app.errors import NotFound
+from app.etag import etag_of
+from app.identifiers import PersonalIdentityNumber
+from app.models.child import Child
+from app.routers.responses import ETAG_HEADER, guarded_router, problems, success
+from app.schemas.child import ChildPublic, ChildRegister
+from app.security.caller import Caller
+from app.security.guard import current_caller
+from app.services import children
+
+router = guarded_router("children")
+ChildrenReader = Annotated[Caller, Security(current_caller, scopes=["children:read"])]
+ChildrenWriter = Annotated[Caller, Security(current_caller, scopes=["children:write"])]
+
+
+def _public(child: Child) -> ChildPublic:
+    return ChildPublic(id=child.id, personnummer=child.personnummer, birth_date=child.birth_date)
+
+
+@router.post(
+    "/children",
+    operation_id="children-register",
+    summary="Register a child, or find it",
+    responses={200: success("The child (whether or not it was registered before).", ETAG_HEADER)},
+)
+async def register_child(
+    data: ChildRegister, caller: ChildrenWriter, context: ContextDep, session: SessionDep, response: Response
+) -> ChildPublic:
+    """Turn a personnummer (or samordningsnummer) into the child's id. Always 200 with the
+    same answer, so it does not reveal whether another agency registered the child first. The
+    number travels only in this body and the response: never put it in a URL."""
+    child = await children.register_child(session, PersonalIdentityNumber.parse(data.personnummer))
+    context.audit("child", child.id, child.id)
+    public = _public(child)
+    response.headers["ETag"] = etag_of(public)
+    return public
+
+
+@router.get(
+    "/children/{child_id}",
+    operation_id="children-get",
+    summary="Get a child",
+    responses={200: success("The child.", ETAG_HEADER), **problems(404)},
+)
+async def get_child(
+    child_id: uuid.UUID, caller: ChildrenReader, context: ContextDep, session: SessionDep, response: Response
+) -> ChildPublic:
+    """Any client with `children:read` may read a child: it holds only the identity mapping."""
+    context.audit("child", child_id, child_id)
+    child = await children.get_child(session, child_id)
+    if child is None:
+        raise NotFound("There is no such child.")
+    public = _public(child)
+    response.headers["ETag"] = etag_of(public)
+    return public

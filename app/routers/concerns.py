@@ -1,0 +1,132 @@
+"""Concerns: raise, read, list and move through the workflow (scopes `concerns:*`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Header, Response, Security
+
+from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.etag import check_if_match, etag_of, require_if_match
+from app.idempotency import IdempotencyDep
+from app.models.concern import Concern
+from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.records import fetch_visible
+from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
+from app.schemas.common import Page
+from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange
+from app.schemas.domain import ConcernStatus
+from app.security.caller import Caller
+from app.security.guard import current_caller
+from app.services import concerns
+from app.services.concerns import ConcernFilters
+
+router = guarded_router("concerns")
+ConcernsReader = Annotated[Caller, Security(current_caller, scopes=["concerns:read"])]
+ConcernsWriter = Annotated[Caller, Security(current_caller, scopes=["concerns:write"])]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag you read; required (428 without it).")]
+
+
+def _public(concern: Concern) -> ConcernPublic:
+    return ConcernPublic.model_validate(concern, from_attributes=True)
+
+
+def _respond(response: Response, concern: Concern) -> ConcernPublic:
+    public = _public(concern)
+    response.headers["ETag"] = etag_of(public)
+    return public
+
+
+@router.post(
+    "/concerns",
+    operation_id="concerns-create",
+    summary="Raise a concern",
+    status_code=201,
+    responses={201: success("Raised.", LOCATION_HEADER, ETAG_HEADER)},
+)
+async def raise_concern(
+    data: ConcernCreate,
+    caller: ConcernsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> ConcernPublic:
+    """Record a worry about a child. With `report_to_agency_id` it is a mandatory report
+    (orosanmälan) to that social-services agency, which may then read and handle it without
+    consent. The raising agency is the caller's; the status starts as `received`."""
+    concern = await concerns.raise_concern(session, caller, data)
+    context.audit("concern", concern.id, concern.child_id)
+    response.headers["Location"] = f"/api/v1/concerns/{concern.id}"
+    return _respond(response, concern)
+
+
+@router.get(
+    "/concerns/{concern_id}",
+    operation_id="concerns-get",
+    summary="Get a concern",
+    responses={200: success("The concern.", ETAG_HEADER), **problems(404)},
+)
+async def get_concern(
+    concern_id: uuid.UUID, caller: ConcernsReader, context: ContextDep, response: Response
+) -> ConcernPublic:
+    """A concern the caller's agency may see by the consent rule; 404 otherwise."""
+    return _respond(response, await fetch_visible(context, Concern, "concern", concern_id))
+
+
+@router.get("/concerns", operation_id="concerns-list", summary="List concerns")
+async def list_concerns(
+    caller: ConcernsReader,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    child_id: uuid.UUID | None = None,
+    status: ConcernStatus | None = None,
+    updated_since: datetime | None = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[ConcernPublic]:
+    """The concerns the caller's agency may see, oldest first. Stable under inserts: new
+    concerns appear on later pages."""
+    filters = ConcernFilters(child_id=child_id, status=status, updated_since=updated_since)
+    binding = {"child_id": child_id, "status": status, "updated_since": updated_since}
+    after = None
+    if cursor:
+        created_at, last_id = cursors.decode(cursor, "concerns", caller.client_id, binding)
+        after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
+    rows, last = split_page(await concerns.list_concerns(session, caller, filters, after, limit + 1), limit)
+    context.audit_children("concern", [concern.child_id for concern in rows])
+    next_cursor = (
+        cursors.encode("concerns", caller.client_id, binding, [last.created_at.isoformat(), str(last.id)])
+        if last
+        else None
+    )
+    return Page[ConcernPublic](items=[_public(concern) for concern in rows], next_cursor=next_cursor)
+
+
+@router.patch(
+    "/concerns/{concern_id}",
+    operation_id="concerns-change-status",
+    summary="Change a concern's status",
+    responses={200: success("Changed.", ETAG_HEADER), **problems(404, 409, 412, 428)},
+)
+async def change_status(
+    concern_id: uuid.UUID,
+    change: ConcernStatusChange,
+    caller: ConcernsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ConcernPublic:
+    """Move the concern along its workflow: `received → accepted | rejected | cancelled`,
+    `accepted → in_progress | cancelled`, `in_progress → completed | cancelled` (anything else
+    409). Only the raising agency and the agency it is reported to may do this (403). Send the
+    ETag you read as `If-Match` (428 without, 412 when the concern changed since)."""
+    precondition = require_if_match(if_match)
+    concern = await fetch_visible(context, Concern, "concern", concern_id, for_update=True)
+    concerns.ensure_may_change_status(caller, concern)
+    check_if_match(precondition, etag_of(_public(concern)))
+    return _respond(response, await concerns.change_status(session, caller, concern, change))

@@ -1,0 +1,146 @@
+"""Consent records: record, read, list and withdraw (scopes `consents:*`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Response, Security
+
+from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.etag import etag_of
+from app.idempotency import IdempotencyDep
+from app.models.base import utcnow
+from app.models.consent import Consent
+from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.records import fetch_visible
+from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
+from app.schemas.common import Page
+from app.schemas.consent import ConsentCreate, ConsentPublic, ConsentWithdraw, Grantor, WithdrawalPublic
+from app.security.caller import Caller
+from app.security.guard import current_caller
+from app.services import consents
+from app.services.consents import ConsentView
+
+router = guarded_router("consents")
+ConsentsReader = Annotated[Caller, Security(current_caller, scopes=["consents:read"])]
+ConsentsWriter = Annotated[Caller, Security(current_caller, scopes=["consents:write"])]
+
+
+def _public(view: ConsentView) -> ConsentPublic:
+    consent, withdrawal = view.consent, view.withdrawal
+    return ConsentPublic(
+        id=consent.id,
+        child_id=consent.child_id,
+        agency_id=consent.agency_id,
+        granted_by=[Grantor.model_validate(grantor) for grantor in consent.granted_by],
+        agency_ids=view.agency_ids,
+        record_types=view.record_types,
+        purpose=consent.purpose,
+        valid_from=consent.valid_from,
+        valid_until=consent.valid_until,
+        status=view.status(utcnow()),
+        withdrawal=None
+        if withdrawal is None
+        else WithdrawalPublic(
+            withdrawn_at=withdrawal.withdrawn_at,
+            withdrawn_by=Grantor.model_validate(withdrawal.withdrawn_by),
+            reason=withdrawal.reason,
+            agency_id=withdrawal.agency_id,
+        ),
+        created_at=consent.created_at,
+    )
+
+
+def _respond(response: Response, view: ConsentView) -> ConsentPublic:
+    public = _public(view)
+    response.headers["ETag"] = etag_of(public)
+    return public
+
+
+@router.post(
+    "/consents",
+    operation_id="consents-create",
+    summary="Record a consent",
+    status_code=201,
+    responses={201: success("Recorded.", LOCATION_HEADER, ETAG_HEADER)},
+)
+async def record_consent(
+    data: ConsentCreate,
+    caller: ConsentsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> ConsentPublic:
+    """Record that guardians (and, by age and maturity, the child) lift secrecy between the
+    named agencies — at least two, the caller's among them — for the stated purpose, kinds of
+    record and time. Never a blanket waiver; never edited afterwards: a change is a new consent."""
+    view = await consents.record_consent(session, caller, data)
+    context.audit("consent", view.consent.id, view.consent.child_id)
+    response.headers["Location"] = f"/api/v1/consents/{view.consent.id}"
+    return _respond(response, view)
+
+
+@router.get(
+    "/consents/{consent_id}",
+    operation_id="consents-get",
+    summary="Get a consent",
+    responses={200: success("The consent.", ETAG_HEADER), **problems(404)},
+)
+async def get_consent(
+    consent_id: uuid.UUID, caller: ConsentsReader, context: ContextDep, session: SessionDep, response: Response
+) -> ConsentPublic:
+    """Visible to the agencies the consent names. `status` is derived now: pending, active,
+    expired or withdrawn."""
+    consent = await fetch_visible(context, Consent, "consent", consent_id)
+    (view,) = await consents.views_of(session, [consent])
+    return _respond(response, view)
+
+
+@router.get("/consents", operation_id="consents-list", summary="List consents")
+async def list_consents(
+    caller: ConsentsReader,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    child_id: uuid.UUID | None = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[ConsentPublic]:
+    """Consents that name the caller's agency, oldest first, withdrawn and expired ones included."""
+    binding = {"child_id": child_id}
+    after = None
+    if cursor:
+        created_at, last_id = cursors.decode(cursor, "consents", caller.client_id, binding)
+        after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
+    rows, last = split_page(await consents.list_consents(session, caller, child_id, after, limit + 1), limit)
+    context.audit_children("consent", [consent.child_id for consent in rows])
+    next_cursor = (
+        cursors.encode("consents", caller.client_id, binding, [last.created_at.isoformat(), str(last.id)])
+        if last
+        else None
+    )
+    views = await consents.views_of(session, rows)
+    return Page[ConsentPublic](items=[_public(view) for view in views], next_cursor=next_cursor)
+
+
+@router.post(
+    "/consents/{consent_id}/withdraw",
+    operation_id="consents-withdraw",
+    summary="Withdraw a consent",
+    responses={200: success("Withdrawn.", ETAG_HEADER), **problems(404, 409)},
+)
+async def withdraw_consent(
+    consent_id: uuid.UUID,
+    data: ConsentWithdraw,
+    caller: ConsentsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+) -> ConsentPublic:
+    """Any named agency records a withdrawal. It takes effect at once: from the moment this
+    request commits, the access the consent gave is gone. A second withdrawal is 409."""
+    consent = await fetch_visible(context, Consent, "consent", consent_id, for_update=True)
+    return _respond(response, await consents.withdraw(session, caller, consent, data))

@@ -1,0 +1,106 @@
+"""The access rule — the one place that decides which child records an agency may see.
+
+An agency sees a concern, assessment, consent or team about a child when
+
+* it created it;
+* it is a named party (a consent);
+* it is the social-services agency a concern is reported to (a mandatory report, which needs
+  no consent);
+* an *active* consent for that child names both its agency and the record's agency and covers
+  that kind of record. Active: recorded, `valid_from <= now < valid_until`, not withdrawn.
+
+Everything else is invisible: answered 404, exactly as if it did not exist, and logged as a
+denial. The rule is a SQL expression, so a single read folds it into the record's own query
+and every list filters by it in the database, never after loading.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, Table, and_, exists, false, or_, select
+
+from app.models.base import table_of
+from app.models.concern import Concern
+from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
+
+
+class RecordType(StrEnum):
+    concerns = "concerns"
+    assessments = "assessments"
+    teams = "teams"
+
+
+_consents = table_of(Consent)
+_parties = table_of(ConsentParty)
+_withdrawals = table_of(ConsentWithdrawal)
+_COVERS = {
+    RecordType.concerns: _consents.c.covers_concerns,
+    RecordType.assessments: _consents.c.covers_assessments,
+    RecordType.teams: _consents.c.covers_teams,
+}
+
+
+def consent_is_active(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        _consents.c.valid_from <= now,
+        _consents.c.valid_until > now,
+        ~exists().where(_withdrawals.c.consent_id == _consents.c.id),
+    )
+
+
+def consent_links(
+    child_id: ColumnElement[object] | object,
+    agency_id: str,
+    other_agency_id: ColumnElement[object] | object,
+    record_type: RecordType,
+    now: datetime,
+) -> ColumnElement[bool]:
+    """An active consent for the child names both agencies and covers this kind of record."""
+    caller_party = _parties.alias("caller_party")
+    owner_party = _parties.alias("owner_party")
+    return exists(
+        select(1)
+        .select_from(
+            caller_party.join(owner_party, owner_party.c.consent_id == caller_party.c.consent_id).join(
+                _consents, _consents.c.id == caller_party.c.consent_id
+            )
+        )
+        .where(
+            caller_party.c.child_id == child_id,
+            caller_party.c.agency_id == agency_id,
+            owner_party.c.agency_id == other_agency_id,
+            _COVERS[record_type].is_(True),
+            consent_is_active(now),
+        )
+    )
+
+
+def visible_to(agency_id: str, record_type: RecordType, records: Table, now: datetime) -> ColumnElement[bool]:
+    """The rule for a table of child records with `agency_id` and `child_id` columns."""
+    reported_to = records.c.report_to_agency_id == agency_id if "report_to_agency_id" in records.c else false()
+    return or_(
+        records.c.agency_id == agency_id,
+        reported_to,
+        consent_links(records.c.child_id, agency_id, records.c.agency_id, record_type, now),
+    )
+
+
+def consent_visible_to(agency_id: str, consents: Table) -> ColumnElement[bool]:
+    """A consent record is visible to the agencies it names (its recorder is always one)."""
+    return exists().where(_parties.c.consent_id == consents.c.id, _parties.c.agency_id == agency_id)
+
+
+# The child-record tables the general rule applies to, by the resource type the log records.
+_RECORD_TABLES: dict[str, tuple[Table, RecordType]] = {
+    "concern": (table_of(Concern), RecordType.concerns),
+}
+
+
+def rule_for(resource_type: str, agency_id: str, now: datetime) -> ColumnElement[bool]:
+    """The access rule for one kind of child record, as a condition on its table."""
+    if resource_type == "consent":
+        return consent_visible_to(agency_id, _consents)
+    table, record_type = _RECORD_TABLES[resource_type]
+    return visible_to(agency_id, record_type, table, now)

@@ -1,0 +1,45 @@
+"""Children: register-or-find by personal identity number."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import unprocessable
+from app.identifiers import PersonalIdentityNumber
+from app.models.base import new_id, table_of, utcnow
+from app.models.child import Child
+
+_children = table_of(Child)
+
+
+async def register_child(session: AsyncSession, number: PersonalIdentityNumber) -> Child:
+    """The child with this number, registered now if nobody had (the answer is the same)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    await session.execute(
+        dialect.insert(_children)
+        .values(
+            id=new_id(),
+            personnummer=number.digits,
+            birth_date=number.birth_date,
+            is_coordination_number=number.is_coordination_number,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["personnummer"])
+    )
+    child = (await session.execute(select(Child).where(_children.c.personnummer == number.digits))).scalar_one()
+    return child
+
+
+async def get_child(session: AsyncSession, child_id: uuid.UUID) -> Child | None:
+    return await session.get(Child, child_id)
+
+
+async def require_child(session: AsyncSession, child_id: uuid.UUID) -> None:
+    """A body that names an unknown child is 422."""
+    exists = (await session.execute(select(_children.c.id).where(_children.c.id == child_id))).first()
+    if exists is None:
+        raise unprocessable(["body", "child_id"], "there is no such child: register it first")

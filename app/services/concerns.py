@@ -1,0 +1,127 @@
+"""Concerns: raising one, listing what the caller may see, moving one through its workflow."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, Forbidden, unprocessable
+from app.models.agency import Agency
+from app.models.base import table_of, utcnow
+from app.models.concern import Concern
+from app.schemas.concern import ConcernCreate, ConcernStatusChange
+from app.schemas.domain import CONCERN_TRANSITIONS, ConcernStatus
+from app.security.access import rule_for
+from app.security.caller import Caller
+from app.security.scopes import AgencyKind
+from app.services.children import require_child
+
+CLOCK_SKEW = timedelta(minutes=5)
+_concerns = table_of(Concern)
+
+
+@dataclass(frozen=True)
+class ConcernFilters:
+    child_id: uuid.UUID | None = None
+    status: ConcernStatus | None = None
+    updated_since: datetime | None = None
+
+
+def _history_item(
+    status: ConcernStatus, previous: str | None, reason: str | None, caller: Caller, at: datetime
+) -> dict[str, object]:
+    return {
+        "status": status.value,
+        "from_status": previous,
+        "reason": reason,
+        "changed_at": at.isoformat(),
+        "agency_id": caller.agency_id,
+        "client_id": caller.client_id,
+    }
+
+
+async def raise_concern(session: AsyncSession, caller: Caller, data: ConcernCreate) -> Concern:
+    now = utcnow()
+    await require_child(session, data.child_id)
+    if data.observed_at is not None and data.observed_at > now + CLOCK_SKEW:
+        raise unprocessable(["body", "observed_at"], "lies in the future")
+    if data.report_to_agency_id is not None:
+        agency = await session.get(Agency, data.report_to_agency_id)
+        if agency is None or agency.kind != AgencyKind.social_services:
+            raise unprocessable(["body", "report_to_agency_id"], "must name a social_services agency")
+    concern = Concern(
+        child_id=data.child_id,
+        agency_id=caller.agency_id,
+        areas=[area.value for area in data.areas],
+        description=data.description,
+        urgency=data.urgency.value,
+        observed_at=data.observed_at,
+        report_to_agency_id=data.report_to_agency_id,
+        status=ConcernStatus.received.value,
+        status_history=[_history_item(ConcernStatus.received, None, None, caller, now)],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(concern)
+    await session.flush()
+    return concern
+
+
+async def list_concerns(
+    session: AsyncSession,
+    caller: Caller,
+    filters: ConcernFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Concern]:
+    """The caller's visible concerns, oldest first, filtered in the query (never after loading)."""
+    statement = (
+        select(Concern)
+        .where(rule_for("concern", caller.agency_id, utcnow()))
+        .order_by(_concerns.c.created_at, _concerns.c.id)
+        .limit(limit)
+    )
+    if filters.child_id is not None:
+        statement = statement.where(_concerns.c.child_id == filters.child_id)
+    if filters.status is not None:
+        statement = statement.where(_concerns.c.status == filters.status.value)
+    if filters.updated_since is not None:
+        statement = statement.where(_concerns.c.updated_at >= filters.updated_since)
+    if after is not None:
+        created_at, concern_id = after
+        statement = statement.where(
+            or_(
+                _concerns.c.created_at > created_at,
+                (_concerns.c.created_at == created_at) & (_concerns.c.id > concern_id),
+            )
+        )
+    return list((await session.execute(statement)).scalars().all())
+
+
+def ensure_may_change_status(caller: Caller, concern: Concern) -> None:
+    """Only the raising agency and the agency it is reported to handle a concern (others: 403)."""
+    if caller.agency_id not in (concern.agency_id, concern.report_to_agency_id):
+        raise Forbidden("Only the raising agency and the agency it is reported to may change its status.")
+
+
+async def change_status(
+    session: AsyncSession, caller: Caller, concern: Concern, change: ConcernStatusChange
+) -> Concern:
+    ensure_may_change_status(caller, concern)
+    current = ConcernStatus(concern.status)
+    if change.status not in CONCERN_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(CONCERN_TRANSITIONS[current])) or "none (final)"
+        raise Conflict(f"A {current.value} concern cannot become {change.status.value}; allowed: {allowed}.")
+    now = utcnow()
+    concern.status = change.status.value
+    concern.status_history = [
+        *concern.status_history,
+        _history_item(change.status, current.value, change.status_reason, caller, now),
+    ]
+    concern.updated_at = now
+    await session.flush()
+    return concern

@@ -1,0 +1,160 @@
+"""Consent records: recording, reading (with their parties and withdrawal), withdrawing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, unprocessable
+from app.models.agency import Agency
+from app.models.base import table_of, utcnow
+from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
+from app.schemas.consent import ConsentCreate, ConsentWithdraw
+from app.schemas.domain import ConsentStatus
+from app.security.access import RecordType, rule_for
+from app.security.caller import Caller
+from app.services.children import require_child
+
+_consents = table_of(Consent)
+_parties = table_of(ConsentParty)
+_withdrawals = table_of(ConsentWithdrawal)
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """A consent with what its representation needs besides its own row."""
+
+    consent: Consent
+    agency_ids: list[str]
+    withdrawal: ConsentWithdrawal | None
+
+    @property
+    def record_types(self) -> list[RecordType]:
+        covered = (
+            (RecordType.concerns, self.consent.covers_concerns),
+            (RecordType.assessments, self.consent.covers_assessments),
+            (RecordType.teams, self.consent.covers_teams),
+        )
+        return [record_type for record_type, covers in covered if covers]
+
+    def status(self, now: datetime) -> ConsentStatus:
+        """Derived, never stored: withdrawal first, then the validity window."""
+        if self.withdrawal is not None:
+            return ConsentStatus.withdrawn
+        if now < self.consent.valid_from:
+            return ConsentStatus.pending
+        if now >= self.consent.valid_until:
+            return ConsentStatus.expired
+        return ConsentStatus.active
+
+
+async def record_consent(session: AsyncSession, caller: Caller, data: ConsentCreate) -> ConsentView:
+    now = utcnow()
+    await require_child(session, data.child_id)
+    if caller.agency_id not in data.agency_ids:
+        raise unprocessable(["body", "agency_ids"], "must include the recording agency")
+    agencies = table_of(Agency)
+    known = set((await session.execute(select(agencies.c.id).where(agencies.c.id.in_(data.agency_ids)))).scalars())
+    unknown = [agency for agency in data.agency_ids if agency not in known]
+    if unknown:
+        raise unprocessable(["body", "agency_ids"], f"unknown agencies: {', '.join(unknown)}")
+    valid_from = data.valid_from or now
+    if data.valid_until <= valid_from:
+        raise unprocessable(["body", "valid_until"], "must be after valid_from")
+    if data.valid_until <= now:
+        raise unprocessable(["body", "valid_until"], "lies in the past")
+    covered = set(data.record_types)
+    consent = Consent(
+        child_id=data.child_id,
+        agency_id=caller.agency_id,
+        granted_by=[grantor.model_dump(mode="json") for grantor in data.granted_by],
+        covers_concerns=RecordType.concerns in covered,
+        covers_assessments=RecordType.assessments in covered,
+        covers_teams=RecordType.teams in covered,
+        purpose=data.purpose,
+        valid_from=valid_from,
+        valid_until=data.valid_until,
+        created_at=now,
+    )
+    session.add(consent)
+    await session.flush()
+    session.add_all(
+        ConsentParty(consent_id=consent.id, agency_id=agency, child_id=data.child_id) for agency in data.agency_ids
+    )
+    await session.flush()
+    return ConsentView(consent, list(data.agency_ids), None)
+
+
+async def views_of(session: AsyncSession, consents: Sequence[Consent]) -> list[ConsentView]:
+    """Parties and withdrawals for a page of consents, in two queries whatever its size."""
+    ids = [consent.id for consent in consents]
+    if not ids:
+        return []
+    parties: dict[uuid.UUID, list[str]] = {consent_id: [] for consent_id in ids}
+    rows = await session.execute(
+        select(_parties.c.consent_id, _parties.c.agency_id)
+        .where(_parties.c.consent_id.in_(ids))
+        .order_by(_parties.c.agency_id)
+    )
+    for consent_id, agency_id in rows:
+        parties[consent_id].append(agency_id)
+    withdrawals = {
+        withdrawal.consent_id: withdrawal
+        for withdrawal in (
+            await session.execute(select(ConsentWithdrawal).where(_withdrawals.c.consent_id.in_(ids)))
+        ).scalars()
+    }
+    return [ConsentView(consent, parties[consent.id], withdrawals.get(consent.id)) for consent in consents]
+
+
+async def list_consents(
+    session: AsyncSession,
+    caller: Caller,
+    child_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Consent]:
+    statement = (
+        select(Consent)
+        .where(rule_for("consent", caller.agency_id, utcnow()))
+        .order_by(_consents.c.created_at, _consents.c.id)
+        .limit(limit)
+    )
+    if child_id is not None:
+        statement = statement.where(_consents.c.child_id == child_id)
+    if after is not None:
+        created_at, consent_id = after
+        statement = statement.where(
+            or_(
+                _consents.c.created_at > created_at,
+                (_consents.c.created_at == created_at) & (_consents.c.id > consent_id),
+            )
+        )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def withdraw(session: AsyncSession, caller: Caller, consent: Consent, data: ConsentWithdraw) -> ConsentView:
+    """Withdrawal takes effect at once: the commit that records it ends the access it gave."""
+    existing = await session.get(ConsentWithdrawal, consent.id)
+    if existing is not None:
+        raise Conflict("The consent is already withdrawn.")
+    withdrawal = ConsentWithdrawal(
+        consent_id=consent.id,
+        withdrawn_at=utcnow(),
+        withdrawn_by=data.withdrawn_by.model_dump(mode="json"),
+        reason=data.reason,
+        agency_id=caller.agency_id,
+    )
+    session.add(withdrawal)
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent withdrawal committed first
+        raise Conflict("The consent is already withdrawn.") from None
+    (view,) = await views_of(session, [consent])
+    return view
