@@ -17,7 +17,18 @@ from app.openapi_doc import install_openapi
 from app.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
 from app.pagination import CursorCodec
 from app.pipeline import RequestPipeline
-from app.routers import access_log, agencies, children, clients, concerns, consents, health, oauth
+from app.routers import (
+    access_log,
+    agencies,
+    assessments,
+    children,
+    clients,
+    concerns,
+    consents,
+    health,
+    oauth,
+    teams,
+)
 from app.security.guard import Authenticator
 from app.security.login_throttle import LoginThrottle
 from app.security.rate_limit import RateLimiter
@@ -65,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
 
     install_error_handlers(app)
-    for module in (health, oauth, agencies, clients, children, concerns, consents, access_log):
+    for module in (health, oauth, agencies, clients, children, concerns, consents, assessments, teams, access_log):
         app.include_router(module.router)
     install_openapi(app)
     app.add_middleware(

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Protocol, TypeVar
 
 import orjson
 from fastapi import Query
@@ -85,3 +87,30 @@ def split_page(rows: list[T], limit: int) -> tuple[list[T], T | None]:
         page = rows[:limit]
         return page, page[-1]
     return rows, None
+
+
+class _Created(Protocol):
+    created_at: datetime
+    id: uuid.UUID
+
+
+def created_after(
+    cursors: CursorCodec, cursor: str | None, kind: str, owner: str, filters: dict[str, Any]
+) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) position a records list resumes after, from its cursor."""
+    if not cursor:
+        return None
+    position = cursors.decode(cursor, kind, owner, filters)
+    try:
+        created_at, record_id = position
+        return datetime.fromisoformat(created_at), uuid.UUID(record_id)
+    except (TypeError, ValueError):
+        raise unprocessable(["query", "cursor"], "not a cursor this list issued") from None
+
+
+def next_created_cursor(
+    cursors: CursorCodec, last: _Created | None, kind: str, owner: str, filters: dict[str, Any]
+) -> str | None:
+    if last is None:
+        return None
+    return cursors.encode(kind, owner, filters, [last.created_at.isoformat(), str(last.id)])

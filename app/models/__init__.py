@@ -2,6 +2,6 @@
 
 from sqlmodel import SQLModel
 
-from app.models import agency, audit, child, concern, consent, idempotency  # noqa: F401
+from app.models import agency, assessment, audit, child, concern, consent, idempotency, team  # noqa: F401
 
 metadata = SQLModel.metadata

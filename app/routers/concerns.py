@@ -12,7 +12,14 @@ from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.etag import check_if_match, etag_of, require_if_match
 from app.idempotency import IdempotencyDep
 from app.models.concern import Concern
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    LimitParam,
+    created_after,
+    next_created_cursor,
+    split_page,
+)
 from app.records import fetch_visible
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
 from app.schemas.common import Page
@@ -92,17 +99,10 @@ async def list_concerns(
     concerns appear on later pages."""
     filters = ConcernFilters(child_id=child_id, status=status, updated_since=updated_since)
     binding = {"child_id": child_id, "status": status, "updated_since": updated_since}
-    after = None
-    if cursor:
-        created_at, last_id = cursors.decode(cursor, "concerns", caller.client_id, binding)
-        after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
+    after = created_after(cursors, cursor, "concerns", caller.client_id, binding)
     rows, last = split_page(await concerns.list_concerns(session, caller, filters, after, limit + 1), limit)
     context.audit_children("concern", [concern.child_id for concern in rows])
-    next_cursor = (
-        cursors.encode("concerns", caller.client_id, binding, [last.created_at.isoformat(), str(last.id)])
-        if last
-        else None
-    )
+    next_cursor = next_created_cursor(cursors, last, "concerns", caller.client_id, binding)
     return Page[ConcernPublic](items=[_public(concern) for concern in rows], next_cursor=next_cursor)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Response, Security
@@ -13,7 +12,14 @@ from app.etag import etag_of
 from app.idempotency import IdempotencyDep
 from app.models.base import utcnow
 from app.models.consent import Consent
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    LimitParam,
+    created_after,
+    next_created_cursor,
+    split_page,
+)
 from app.records import fetch_visible
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
 from app.schemas.common import Page
@@ -111,17 +117,10 @@ async def list_consents(
 ) -> Page[ConsentPublic]:
     """Consents that name the caller's agency, oldest first, withdrawn and expired ones included."""
     binding = {"child_id": child_id}
-    after = None
-    if cursor:
-        created_at, last_id = cursors.decode(cursor, "consents", caller.client_id, binding)
-        after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
+    after = created_after(cursors, cursor, "consents", caller.client_id, binding)
     rows, last = split_page(await consents.list_consents(session, caller, child_id, after, limit + 1), limit)
     context.audit_children("consent", [consent.child_id for consent in rows])
-    next_cursor = (
-        cursors.encode("consents", caller.client_id, binding, [last.created_at.isoformat(), str(last.id)])
-        if last
-        else None
-    )
+    next_cursor = next_created_cursor(cursors, last, "consents", caller.client_id, binding)
     views = await consents.views_of(session, rows)
     return Page[ConsentPublic](items=[_public(view) for view in views], next_cursor=next_cursor)
 

@@ -53,3 +53,20 @@ class ConsentStatus(StrEnum):
     active = "active"
     expired = "expired"
     withdrawn = "withdrawn"
+
+
+class Perspective(StrEnum):
+    child = "child"
+    guardian = "guardian"
+    professional = "professional"
+
+
+class TeamRole(StrEnum):
+    contact_person = "contact_person"
+    coordinator = "coordinator"
+    member = "member"
+
+
+class TeamStatus(StrEnum):
+    open = "open"
+    closed = "closed"

@@ -21,9 +21,11 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Table, and_, exists, false, or_, select
 
+from app.models.assessment import Assessment
 from app.models.base import table_of
 from app.models.concern import Concern
 from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
+from app.models.team import Team
 
 
 class RecordType(StrEnum):
@@ -95,6 +97,8 @@ def consent_visible_to(agency_id: str, consents: Table) -> ColumnElement[bool]:
 # The child-record tables the general rule applies to, by the resource type the log records.
 _RECORD_TABLES: dict[str, tuple[Table, RecordType]] = {
     "concern": (table_of(Concern), RecordType.concerns),
+    "assessment": (table_of(Assessment), RecordType.assessments),
+    "team": (table_of(Team), RecordType.teams),
 }
 
 

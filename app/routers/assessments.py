@@ -1,0 +1,115 @@
+"""Compass assessments and the compass view of a child (scopes `assessments:*`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Response, Security
+
+from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.errors import NotFound
+from app.etag import etag_of
+from app.idempotency import IdempotencyDep
+from app.models.assessment import Assessment
+from app.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    LimitParam,
+    created_after,
+    next_created_cursor,
+    split_page,
+)
+from app.records import fetch_visible
+from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
+from app.schemas.assessment import AssessmentCreate, AssessmentPublic, Compass
+from app.schemas.common import Page
+from app.security.caller import Caller
+from app.security.guard import current_caller
+from app.services import assessments
+from app.services.children import get_child
+
+router = guarded_router("assessments")
+AssessmentsReader = Annotated[Caller, Security(current_caller, scopes=["assessments:read"])]
+AssessmentsWriter = Annotated[Caller, Security(current_caller, scopes=["assessments:write"])]
+
+
+def _public(assessment: Assessment) -> AssessmentPublic:
+    return AssessmentPublic.model_validate(assessment, from_attributes=True)
+
+
+def _respond(response: Response, assessment: Assessment) -> AssessmentPublic:
+    public = _public(assessment)
+    response.headers["ETag"] = etag_of(public)
+    return public
+
+
+@router.post(
+    "/assessments",
+    operation_id="assessments-create",
+    summary="Record a compass assessment",
+    status_code=201,
+    responses={201: success("Recorded.", LOCATION_HEADER, ETAG_HEADER)},
+)
+async def record_assessment(
+    data: AssessmentCreate,
+    caller: AssessmentsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> AssessmentPublic:
+    """The child's situation in the wellbeing areas you assessed, from one perspective, dated:
+    per area a rating 1–5 and/or strengths and needs. Assessments are never edited — a new
+    assessment is a new record, so that change can be followed over time."""
+    assessment = await assessments.record_assessment(session, caller, data)
+    context.audit("assessment", assessment.id, assessment.child_id)
+    response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
+    return _respond(response, assessment)
+
+
+@router.get(
+    "/assessments/{assessment_id}",
+    operation_id="assessments-get",
+    summary="Get an assessment",
+    responses={200: success("The assessment.", ETAG_HEADER), **problems(404)},
+)
+async def get_assessment(
+    assessment_id: uuid.UUID, caller: AssessmentsReader, context: ContextDep, response: Response
+) -> AssessmentPublic:
+    return _respond(response, await fetch_visible(context, Assessment, "assessment", assessment_id))
+
+
+@router.get("/assessments", operation_id="assessments-list", summary="List assessments")
+async def list_assessments(
+    caller: AssessmentsReader,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    child_id: uuid.UUID | None = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[AssessmentPublic]:
+    """The assessments the caller's agency may see, oldest first."""
+    binding = {"child_id": child_id}
+    after = created_after(cursors, cursor, "assessments", caller.client_id, binding)
+    rows, last = split_page(await assessments.list_assessments(session, caller, child_id, after, limit + 1), limit)
+    context.audit_children("assessment", [assessment.child_id for assessment in rows])
+    next_cursor = next_created_cursor(cursors, last, "assessments", caller.client_id, binding)
+    return Page[AssessmentPublic](items=[_public(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/children/{child_id}/compass",
+    operation_id="assessments-compass",
+    summary="A child's needs compass",
+    responses=problems(404),
+)
+async def compass(child_id: uuid.UUID, caller: AssessmentsReader, context: ContextDep, session: SessionDep) -> Compass:
+    """Per perspective (child, guardian, professional) and wellbeing area: the latest rating,
+    the one before it, the change, when, and by which agency — computed only from the
+    assessments the caller may see. Areas and perspectives without a visible rating are absent."""
+    context.audit("compass", child_id, child_id)
+    if await get_child(session, child_id) is None:
+        raise NotFound("There is no such child.")
+    return Compass(child_id=child_id, perspectives=await assessments.compass_of(session, caller, child_id))

@@ -1,0 +1,183 @@
+"""The child's team: form it, add and end members, close it (scopes `teams:*`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Response, Security
+
+from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.etag import etag_of
+from app.idempotency import IdempotencyDep
+from app.models.team import Team, TeamMember
+from app.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    LimitParam,
+    created_after,
+    next_created_cursor,
+    split_page,
+)
+from app.records import fetch_visible
+from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
+from app.schemas.common import Page
+from app.schemas.team import MemberCreate, MemberPublic, TeamCreate, TeamPublic
+from app.security.caller import Caller
+from app.security.guard import current_caller
+from app.services import teams
+from app.services.teams import TeamView
+
+router = guarded_router("teams")
+TeamsReader = Annotated[Caller, Security(current_caller, scopes=["teams:read"])]
+TeamsWriter = Annotated[Caller, Security(current_caller, scopes=["teams:write"])]
+
+
+def _member(member: TeamMember) -> MemberPublic:
+    return MemberPublic.model_validate(member, from_attributes=True)
+
+
+def _public(view: TeamView) -> TeamPublic:
+    team = view.team
+    return TeamPublic(
+        id=team.id,
+        child_id=team.child_id,
+        agency_id=team.agency_id,
+        purpose=team.purpose,
+        status=team.status,
+        closed_at=team.closed_at,
+        created_at=team.created_at,
+        members=[_member(member) for member in view.members],
+    )
+
+
+def _respond(response: Response, view: TeamView) -> TeamPublic:
+    public = _public(view)
+    response.headers["ETag"] = etag_of(public)
+    return public
+
+
+@router.post(
+    "/teams",
+    operation_id="teams-create",
+    summary="Form the child's team",
+    status_code=201,
+    responses={201: success("Formed.", LOCATION_HEADER, ETAG_HEADER), **problems(409)},
+)
+async def form_team(
+    data: TeamCreate,
+    caller: TeamsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> TeamPublic:
+    """One open team per child: a second is 409 (which tells the caller that the child has a
+    team, nothing more). The caller's agency is the team's."""
+    view = await teams.form_team(session, caller, data)
+    context.audit("team", view.team.id, view.team.child_id)
+    response.headers["Location"] = f"/api/v1/teams/{view.team.id}"
+    return _respond(response, view)
+
+
+@router.get(
+    "/teams/{team_id}",
+    operation_id="teams-get",
+    summary="Get a team",
+    responses={200: success("The team, with every membership.", ETAG_HEADER), **problems(404)},
+)
+async def get_team(
+    team_id: uuid.UUID, caller: TeamsReader, context: ContextDep, session: SessionDep, response: Response
+) -> TeamPublic:
+    """Visible to the team's agency, and to an agency named with it in an active consent for
+    the child that covers teams (a member's agency loses sight of it when that consent ends)."""
+    team = await fetch_visible(context, Team, "team", team_id)
+    (view,) = await teams.views_of(session, [team])
+    return _respond(response, view)
+
+
+@router.get("/teams", operation_id="teams-list", summary="List teams")
+async def list_teams(
+    caller: TeamsReader,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    child_id: uuid.UUID | None = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[TeamPublic]:
+    binding = {"child_id": child_id}
+    after = created_after(cursors, cursor, "teams", caller.client_id, binding)
+    rows, last = split_page(await teams.list_teams(session, caller, child_id, after, limit + 1), limit)
+    context.audit_children("team", [team.child_id for team in rows])
+    next_cursor = next_created_cursor(cursors, last, "teams", caller.client_id, binding)
+    return Page[TeamPublic](
+        items=[_public(view) for view in await teams.views_of(session, rows)], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/teams/{team_id}/members",
+    operation_id="teams-add-member",
+    summary="Add a member",
+    status_code=201,
+    responses={201: success("Added.", LOCATION_HEADER), **problems(404, 409)},
+)
+async def add_member(
+    team_id: uuid.UUID,
+    data: MemberCreate,
+    caller: TeamsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> MemberPublic:
+    """By the team's agency or its coordinator's. At most one active contact person and one
+    active coordinator (409). A member from another agency than the team's needs an active
+    consent for the child naming both agencies and covering teams (409 without)."""
+    team = await fetch_visible(context, Team, "team", team_id, for_update=True)
+    member = await teams.add_member(session, caller, team, data)
+    response.headers["Location"] = f"/api/v1/teams/{team.id}/members/{member.id}"
+    return _member(member)
+
+
+@router.get(
+    "/teams/{team_id}/members/{member_id}",
+    operation_id="teams-get-member",
+    summary="Get a membership",
+    responses=problems(404),
+)
+async def get_member(
+    team_id: uuid.UUID, member_id: uuid.UUID, caller: TeamsReader, context: ContextDep, session: SessionDep
+) -> MemberPublic:
+    team = await fetch_visible(context, Team, "team", team_id)
+    return _member(await teams.find_member(session, team, member_id))
+
+
+@router.delete(
+    "/teams/{team_id}/members/{member_id}",
+    operation_id="teams-end-member",
+    summary="End a membership",
+    responses=problems(404, 409),
+)
+async def end_member(
+    team_id: uuid.UUID, member_id: uuid.UUID, caller: TeamsWriter, context: ContextDep, session: SessionDep
+) -> MemberPublic:
+    """Sets `ended_at`; the membership stays on record and in the team's history."""
+    team = await fetch_visible(context, Team, "team", team_id, for_update=True)
+    return _member(await teams.end_member(session, caller, team, member_id))
+
+
+@router.post(
+    "/teams/{team_id}/close",
+    operation_id="teams-close",
+    summary="Close the team",
+    responses={200: success("Closed.", ETAG_HEADER), **problems(404, 409)},
+)
+async def close_team(
+    team_id: uuid.UUID, caller: TeamsWriter, context: ContextDep, session: SessionDep, response: Response
+) -> TeamPublic:
+    """By the team's agency or its coordinator's; active memberships end with it. A new team
+    can then be formed for the child."""
+    team = await fetch_visible(context, Team, "team", team_id, for_update=True)
+    return _respond(response, await teams.close_team(session, caller, team))

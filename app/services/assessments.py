@@ -1,0 +1,98 @@
+"""Compass assessments: recording (never editing), listing, and the compass view of a child."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import unprocessable
+from app.models.assessment import Assessment
+from app.models.base import table_of, utcnow
+from app.schemas.assessment import AssessmentCreate, CompassArea
+from app.schemas.domain import Area, Perspective
+from app.security.access import rule_for
+from app.security.caller import Caller
+from app.services.children import require_child
+
+CLOCK_SKEW = timedelta(minutes=5)
+_assessments = table_of(Assessment)
+
+
+async def record_assessment(session: AsyncSession, caller: Caller, data: AssessmentCreate) -> Assessment:
+    now = utcnow()
+    await require_child(session, data.child_id)
+    assessed_at = data.assessed_at or now
+    if assessed_at > now + CLOCK_SKEW:
+        raise unprocessable(["body", "assessed_at"], "lies in the future")
+    assessment = Assessment(
+        child_id=data.child_id,
+        agency_id=caller.agency_id,
+        perspective=data.perspective.value,
+        assessed_at=assessed_at,
+        areas={area: value.model_dump(mode="json") for area, value in data.areas.assessed().items()},
+        created_at=now,
+    )
+    session.add(assessment)
+    await session.flush()
+    return assessment
+
+
+async def list_assessments(
+    session: AsyncSession,
+    caller: Caller,
+    child_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Assessment]:
+    statement = (
+        select(Assessment)
+        .where(rule_for("assessment", caller.agency_id, utcnow()))
+        .order_by(_assessments.c.created_at, _assessments.c.id)
+        .limit(limit)
+    )
+    if child_id is not None:
+        statement = statement.where(_assessments.c.child_id == child_id)
+    if after is not None:
+        created_at, assessment_id = after
+        statement = statement.where(
+            or_(
+                _assessments.c.created_at > created_at,
+                (_assessments.c.created_at == created_at) & (_assessments.c.id > assessment_id),
+            )
+        )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def compass_of(
+    session: AsyncSession, caller: Caller, child_id: uuid.UUID
+) -> dict[Perspective, dict[Area, CompassArea]]:
+    """Per perspective and area: the latest visible rating, the one before, and the change."""
+    visible = (
+        await session.execute(
+            select(Assessment)
+            .where(_assessments.c.child_id == child_id, rule_for("assessment", caller.agency_id, utcnow()))
+            .order_by(_assessments.c.assessed_at, _assessments.c.created_at, _assessments.c.id)
+        )
+    ).scalars()
+    ratings: defaultdict[tuple[str, str], list[Assessment]] = defaultdict(list)
+    for assessment in visible:
+        for area, value in assessment.areas.items():
+            if value.get("rating") is not None:
+                ratings[(assessment.perspective, area)].append(assessment)
+    compass: dict[Perspective, dict[Area, CompassArea]] = {}
+    for (perspective, area), history in sorted(ratings.items()):
+        latest = history[-1]
+        latest_rating = int(latest.areas[area]["rating"])
+        previous = int(history[-2].areas[area]["rating"]) if len(history) > 1 else None
+        compass.setdefault(Perspective(perspective), {})[Area(area)] = CompassArea(
+            latest=latest_rating,
+            previous=previous,
+            change=None if previous is None else latest_rating - previous,
+            assessed_at=latest.assessed_at,
+            agency_id=latest.agency_id,
+        )
+    return compass

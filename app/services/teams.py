@@ -1,0 +1,160 @@
+"""The child's team: forming it, its memberships, closing it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, Forbidden, NotFound, unprocessable
+from app.models.agency import Agency
+from app.models.base import table_of, utcnow
+from app.models.team import CLOSED, OPEN, Team, TeamMember
+from app.schemas.domain import TeamRole
+from app.schemas.team import MemberCreate, TeamCreate
+from app.security.access import RecordType, consent_links, rule_for
+from app.security.caller import Caller
+from app.services.children import require_child
+
+_teams = table_of(Team)
+_members = table_of(TeamMember)
+
+
+@dataclass(frozen=True)
+class TeamView:
+    team: Team
+    members: list[TeamMember]
+
+
+async def form_team(session: AsyncSession, caller: Caller, data: TeamCreate) -> TeamView:
+    await require_child(session, data.child_id)
+    team = Team(child_id=data.child_id, agency_id=caller.agency_id, purpose=data.purpose, status=OPEN)
+    session.add(team)
+    try:
+        await session.flush()
+    except IntegrityError:  # the one-open-team-per-child index; a concurrent create may have won
+        raise Conflict("The child already has an open team.") from None
+    return TeamView(team, [])
+
+
+async def views_of(session: AsyncSession, teams: Sequence[Team]) -> list[TeamView]:
+    ids = [team.id for team in teams]
+    members: dict[uuid.UUID, list[TeamMember]] = {team_id: [] for team_id in ids}
+    if ids:
+        rows = await session.execute(
+            select(TeamMember).where(_members.c.team_id.in_(ids)).order_by(_members.c.started_at, _members.c.id)
+        )
+        for member in rows.scalars():
+            members[member.team_id].append(member)
+    return [TeamView(team, members[team.id]) for team in teams]
+
+
+async def list_teams(
+    session: AsyncSession,
+    caller: Caller,
+    child_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Team]:
+    statement = (
+        select(Team)
+        .where(rule_for("team", caller.agency_id, utcnow()))
+        .order_by(_teams.c.created_at, _teams.c.id)
+        .limit(limit)
+    )
+    if child_id is not None:
+        statement = statement.where(_teams.c.child_id == child_id)
+    if after is not None:
+        created_at, team_id = after
+        statement = statement.where(
+            or_(_teams.c.created_at > created_at, (_teams.c.created_at == created_at) & (_teams.c.id > team_id))
+        )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def ensure_may_manage(session: AsyncSession, caller: Caller, team: Team) -> None:
+    """The team's agency and the agency of its active coordinator manage it (others: 403)."""
+    if caller.agency_id == team.agency_id:
+        return
+    coordinator = (
+        await session.execute(
+            select(_members.c.id).where(
+                _members.c.team_id == team.id,
+                _members.c.role == TeamRole.coordinator.value,
+                _members.c.agency_id == caller.agency_id,
+                _members.c.ended_at.is_(None),
+            )
+        )
+    ).first()
+    if coordinator is None:
+        raise Forbidden("Only the team's agency and its coordinator's agency may change the team.")
+
+
+def _ensure_open(team: Team) -> None:
+    if team.status != OPEN:
+        raise Conflict("The team is closed.")
+
+
+async def add_member(session: AsyncSession, caller: Caller, team: Team, data: MemberCreate) -> TeamMember:
+    await ensure_may_manage(session, caller, team)
+    _ensure_open(team)
+    if await session.get(Agency, data.agency_id) is None:
+        raise unprocessable(["body", "agency_id"], f"there is no agency {data.agency_id!r}")
+    if data.agency_id != team.agency_id:
+        linked = consent_links(team.child_id, team.agency_id, data.agency_id, RecordType.teams, utcnow())
+        if not (await session.execute(select(linked))).scalar():
+            raise Conflict(
+                "A member from another agency needs an active consent for the child that names the "
+                "team's agency and the member's agency and covers teams."
+            )
+    member = TeamMember(
+        team_id=team.id,
+        agency_id=data.agency_id,
+        role=data.role.value,
+        person_name=data.person_name,
+        person_title=data.person_title,
+        started_at=utcnow(),
+        added_by_agency_id=caller.agency_id,
+    )
+    session.add(member)
+    try:
+        await session.flush()
+    except IntegrityError:  # at most one active contact person and one active coordinator
+        raise Conflict(f"The team already has an active {data.role.value}.") from None
+    return member
+
+
+async def find_member(session: AsyncSession, team: Team, member_id: uuid.UUID) -> TeamMember:
+    member = await session.get(TeamMember, member_id)
+    if member is None or member.team_id != team.id:
+        raise NotFound("There is no such member in this team.")
+    return member
+
+
+async def end_member(session: AsyncSession, caller: Caller, team: Team, member_id: uuid.UUID) -> TeamMember:
+    await ensure_may_manage(session, caller, team)
+    member = await find_member(session, team, member_id)
+    if member.ended_at is not None:
+        raise Conflict("The membership has already ended.")
+    member.ended_at = utcnow()
+    await session.flush()
+    return member
+
+
+async def close_team(session: AsyncSession, caller: Caller, team: Team) -> TeamView:
+    await ensure_may_manage(session, caller, team)
+    _ensure_open(team)
+    now = utcnow()
+    team.status = CLOSED
+    team.closed_at = now
+    (view,) = await views_of(session, [team])
+    for member in view.members:
+        if member.ended_at is None:
+            member.ended_at = now
+    await session.flush()
+    return view
