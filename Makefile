@@ -8,6 +8,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint openapi bench clean
 
@@ -36,7 +37,7 @@ openapi: $(VENV)/.installed
 
 test: lint
 	$(BIN)/samhandling openapi --check
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: $(VENV)/.installed-dev
 	bench/run.sh

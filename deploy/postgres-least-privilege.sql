@@ -15,5 +15,9 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"app_role";
 
 -- The log, its chain and its checkpoints: append and read, nothing else.
 REVOKE UPDATE, DELETE, TRUNCATE ON access_log, access_log_chain, access_log_checkpoints FROM :"app_role";
+-- The sequencer chains entries once every transaction before them in this database has
+-- finished; to see other sessions' transactions it needs this predefined read-only role
+-- (without it, it falls back to a server-wide horizon that other databases can hold back).
+GRANT pg_read_all_stats TO :"app_role";
 -- The schema's history belongs to the owner.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM :"app_role";

@@ -6,11 +6,11 @@ at a time (a PostgreSQL advisory lock; SQLite's single writer), so the chain is 
 gap-free however many API workers append.
 
 Which entries are committed for good? On PostgreSQL every entry carries the id of the
-transaction that inserted it, and every transaction id below the current snapshot's `xmin`
-has finished: its entries are visible now or never will be. The sequencer chains, in
-(txid, id) order, exactly the entries after the last one it chained and below that horizon,
-so an entry committed late by a slow transaction is never skipped. On SQLite one writer at a
-time commits, in id order.
+transaction that inserted it. Below the oldest transaction still running in this database,
+every transaction has finished: its entries are visible now or never will be. The sequencer
+chains, in (txid, id) order, exactly the entries after the last one it chained and below that
+horizon, so an entry committed late by a slow transaction is never skipped. On SQLite one
+writer at a time commits, in id order.
 
 Why not chain inside each request's transaction? Then every writing transaction would hold
 the chain head's lock until it commits, and all requests of all workers would queue behind it
@@ -42,11 +42,42 @@ _chain = table_of(AccessLogChainLink)
 _head = table_of(ChainHead)
 
 
+# The oldest transaction still running *in this database* (other databases on the same server
+# never write our log, so their long transactions must not hold the chain back). Transaction ids
+# in pg_stat_activity are 32-bit; they are widened with the epoch of the snapshot's xmax. The
+# snapshot is taken before the activity is read: a transaction missing from the activity has
+# finished, and its entries are visible to the next statement; one that started later has an
+# id at or above xmax.
+_DATABASE_HORIZON = text(
+    """
+    WITH snapshot AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax)
+    SELECT LEAST(
+        (SELECT xmax FROM snapshot),
+        (SELECT min(CASE WHEN widened > snapshot.xmax THEN widened - 4294967296 ELSE widened END)
+           FROM snapshot,
+                LATERAL (SELECT ((snapshot.xmax >> 32) << 32) + activity.backend_xid::text::bigint AS widened
+                           FROM pg_stat_activity AS activity
+                          WHERE activity.datname = current_database()
+                            AND activity.backend_xid IS NOT NULL
+                            AND activity.pid <> pg_backend_pid()) AS running)
+    )::text
+    """
+)
+# Without the right to see every session's transaction, fall back to the server-wide horizon:
+# always safe, only slower to advance while some other database has a long transaction.
+_MAY_SEE_ALL_SESSIONS = text(
+    "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+    "OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')"
+)
+_SERVER_HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+
+
 def committed_horizon(connection: Connection) -> int | None:
-    """Transaction ids below this have all finished (PostgreSQL); None means "no limit" (SQLite)."""
+    """Entries of transactions below this id are final (PostgreSQL); None: no limit (SQLite)."""
     if connection.dialect.name != "postgresql":
         return None
-    value = connection.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar()
+    may_see_all = connection.execute(_MAY_SEE_ALL_SESSIONS).scalar()
+    value = connection.execute(_DATABASE_HORIZON if may_see_all else _SERVER_HORIZON).scalar()
     return int(value) if value is not None else None
 
 
