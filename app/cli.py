@@ -59,6 +59,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from app.observability import configure_logging
+    from app.worker import main as run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    run_worker(settings)
+    return 0
+
+
 def openapi_document() -> str:
     from app.main import create_app
 
@@ -211,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("worker", help="deliver webhooks and run the schedules").set_defaults(handler=cmd_worker)
 
     openapi = commands.add_parser("openapi", help="write openapi/openapi.json, or check it")
     openapi.add_argument("--check", action="store_true", help="fail if the file differs")

@@ -20,7 +20,6 @@ from app.security.caller import Caller
 
 if TYPE_CHECKING:
     from app.db import Database
-    from app.events.outbox import PendingEvent
 
 SCOPE_KEY = "samhandling.context"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -52,7 +51,6 @@ class RequestContext:
     claimed_client_id: str | None = None
     purpose_of_use: str | None = None
     facts: list[AuditFact] = field(default_factory=list)
-    pending_events: list[PendingEvent] = field(default_factory=list)
     read_session: AsyncSession | None = None
     write_session: AsyncSession | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -189,3 +189,11 @@ def is_database_unavailable(error: BaseException) -> bool:
         if isinstance(sqlstate, str) and (sqlstate[:2] in {"08", "57", "53"} or sqlstate == "55P03"):
             return True
     return False
+
+
+def insert_ignoring_conflict(dialect_name: str, table: Any, *index_elements: str) -> Any:
+    """INSERT … ON CONFLICT (index_elements) DO NOTHING, on either dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    module = postgresql if dialect_name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))

@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import Depends, Header, Request
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import RequestContext, get_context
+from app.db import insert_ignoring_conflict
 from app.errors import unprocessable
 from app.models.base import table_of, utcnow
 from app.models.idempotency import IdempotencyRecord
@@ -73,11 +73,6 @@ def _request_hash(operation: str, body: bytes) -> str:
     return hashlib.sha256(operation.encode() + b"\0" + canonical).hexdigest()
 
 
-def _insert_ignoring_conflict(dialect: str) -> Any:
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(_keys).on_conflict_do_nothing(index_elements=["client_id", "key"])
-
-
 async def claim_key(session: AsyncSession, context: RequestContext, operation: str, key: str, body: bytes) -> Claim:
     """Claim `key` for this request, or raise Replay / 422 when it was used before."""
     assert context.caller is not None
@@ -89,7 +84,7 @@ async def claim_key(session: AsyncSession, context: RequestContext, operation: s
         delete(_keys).where(_keys.c.client_id == client_id, _keys.c.key == key, _keys.c.created_at < now - RETENTION)
     )
     inserted = await session.execute(
-        _insert_ignoring_conflict(dialect)
+        insert_ignoring_conflict(dialect, _keys, "client_id", "key")
         .values(client_id=client_id, key=key, operation=operation, request_hash=request_hash, created_at=now)
         .returning(_keys.c.key)
     )

@@ -25,6 +25,7 @@ from app.routers import (
     clients,
     concerns,
     consents,
+    events,
     health,
     oauth,
     teams,
@@ -76,7 +77,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
 
     install_error_handlers(app)
-    for module in (health, oauth, agencies, clients, children, concerns, consents, assessments, teams, access_log):
+    for module in (
+        health,
+        oauth,
+        agencies,
+        clients,
+        children,
+        concerns,
+        consents,
+        assessments,
+        teams,
+        events,
+        access_log,
+    ):
         app.include_router(module.router)
     install_openapi(app)
     app.add_middleware(

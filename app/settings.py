@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: float = Field(default=3.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    secrets_key_file: Path = Field(
+        default=DEFAULT_DATA_DIR / "secrets.key",
+        description="AES key (created by migrate) that encrypts webhook secrets at rest.",
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_disable_after_seconds: float = Field(default=24 * 3600, gt=0)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from app.events.secret_box import ensure_secrets_key
 from app.main import create_app
 from app.migrations_runner import upgrade
 from app.security.keys import ensure_signing_key
@@ -131,9 +132,21 @@ def database_url(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -
         drop_postgres_database(name)
 
 
+@pytest.fixture(scope="session")
+def secrets_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("secrets") / "secrets.key"
+    ensure_secrets_key(path)
+    return path
+
+
 @pytest.fixture
-def settings(database_url: str, signing_key_file: Path) -> Settings:
-    return Settings(database_url=database_url, signing_key_file=signing_key_file)
+def settings(database_url: str, signing_key_file: Path, secrets_key_file: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        signing_key_file=signing_key_file,
+        secrets_key_file=secrets_key_file,
+        webhook_allowlist="127.0.0.1",
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,16 @@
 
 from sqlmodel import SQLModel
 
-from app.models import agency, assessment, audit, child, concern, consent, idempotency, team  # noqa: F401
+from app.models import (  # noqa: F401
+    agency,
+    assessment,
+    audit,
+    child,
+    concern,
+    consent,
+    event,
+    idempotency,
+    team,
+)
 
 metadata = SQLModel.metadata

@@ -18,7 +18,10 @@ from app.models.base import UTCDateTime, new_id, utcnow
 
 class Consent(SQLModel, table=True):
     __tablename__ = "consents"
-    __table_args__ = (Index("ix_consents_child_id_created_at", "child_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_consents_child_id_created_at", "child_id", "created_at"),
+        Index("ix_consents_valid_until", "valid_until"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, sa_column=Column(Uuid, primary_key=True))
     child_id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("children.id"), nullable=False))

@@ -52,9 +52,12 @@ def consent_is_active(now: datetime) -> ColumnElement[bool]:
     )
 
 
+AgencyRef = str | ColumnElement[str]
+
+
 def consent_links(
     child_id: ColumnElement[object] | object,
-    agency_id: str,
+    agency_id: AgencyRef,
     other_agency_id: ColumnElement[object] | object,
     record_type: RecordType,
     now: datetime,
@@ -79,7 +82,7 @@ def consent_links(
     )
 
 
-def visible_to(agency_id: str, record_type: RecordType, records: Table, now: datetime) -> ColumnElement[bool]:
+def visible_to(agency_id: AgencyRef, record_type: RecordType, records: Table, now: datetime) -> ColumnElement[bool]:
     """The rule for a table of child records with `agency_id` and `child_id` columns."""
     reported_to = records.c.report_to_agency_id == agency_id if "report_to_agency_id" in records.c else false()
     return or_(
@@ -89,7 +92,7 @@ def visible_to(agency_id: str, record_type: RecordType, records: Table, now: dat
     )
 
 
-def consent_visible_to(agency_id: str, consents: Table) -> ColumnElement[bool]:
+def consent_visible_to(agency_id: AgencyRef, consents: Table) -> ColumnElement[bool]:
     """A consent record is visible to the agencies it names (its recorder is always one)."""
     return exists().where(_parties.c.consent_id == consents.c.id, _parties.c.agency_id == agency_id)
 
@@ -102,9 +105,16 @@ _RECORD_TABLES: dict[str, tuple[Table, RecordType]] = {
 }
 
 
-def rule_for(resource_type: str, agency_id: str, now: datetime) -> ColumnElement[bool]:
-    """The access rule for one kind of child record, as a condition on its table."""
+def rule_for(resource_type: str, agency_id: AgencyRef, now: datetime) -> ColumnElement[bool]:
+    """The access rule for one kind of child record, as a condition on its table.
+
+    `agency_id` is the caller's agency, or a column of agencies (who may see it: event recipients).
+    """
     if resource_type == "consent":
         return consent_visible_to(agency_id, _consents)
     table, record_type = _RECORD_TABLES[resource_type]
     return visible_to(agency_id, record_type, table, now)
+
+
+def table_for(resource_type: str) -> Table:
+    return _consents if resource_type == "consent" else _RECORD_TABLES[resource_type][0]

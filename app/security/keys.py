@@ -53,7 +53,8 @@ def generate_private_key_pem(algorithm: str) -> bytes:
     )
 
 
-def _write_secret_file(path: Path, content: bytes) -> None:
+def write_secret_file(path: Path, content: bytes) -> None:
+    """Create `path` with owner-only permissions (0600); never overwrite."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
@@ -64,7 +65,7 @@ def ensure_signing_key(path: Path, algorithm: str = "RS256") -> bool:
     """Create the key file (0600) if it is absent. True when a key was created."""
     if path.exists():
         return False
-    _write_secret_file(path, generate_private_key_pem(algorithm))
+    write_secret_file(path, generate_private_key_pem(algorithm))
     return True
 
 
@@ -74,7 +75,7 @@ def rotate_signing_key(path: Path, algorithm: str | None = None) -> None:
     previous = previous_key_path(path)
     previous.unlink(missing_ok=True)
     path.rename(previous)
-    _write_secret_file(path, generate_private_key_pem(algorithm or current.algorithm))
+    write_secret_file(path, generate_private_key_pem(algorithm or current.algorithm))
 
 
 class SigningKey:

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import unprocessable
+from app.events.outbox import EventType, publish
 from app.models.assessment import Assessment
 from app.models.base import table_of, utcnow
 from app.schemas.assessment import AssessmentCreate, CompassArea
@@ -38,6 +39,14 @@ async def record_assessment(session: AsyncSession, caller: Caller, data: Assessm
     )
     session.add(assessment)
     await session.flush()
+    await publish(
+        session,
+        EventType.assessment_recorded,
+        resource_type="assessment",
+        record_id=assessment.id,
+        child_id=assessment.child_id,
+        actor_agency_id=caller.agency_id,
+    )
     return assessment
 
 

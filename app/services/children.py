@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import insert_ignoring_conflict
 from app.errors import unprocessable
 from app.identifiers import PersonalIdentityNumber
 from app.models.base import new_id, table_of, utcnow
@@ -18,17 +18,14 @@ _children = table_of(Child)
 
 async def register_child(session: AsyncSession, number: PersonalIdentityNumber) -> Child:
     """The child with this number, registered now if nobody had (the answer is the same)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     await session.execute(
-        dialect.insert(_children)
-        .values(
+        insert_ignoring_conflict(session.get_bind().dialect.name, _children, "personnummer").values(
             id=new_id(),
             personnummer=number.digits,
             birth_date=number.birth_date,
             is_coordination_number=number.is_coordination_number,
             created_at=utcnow(),
         )
-        .on_conflict_do_nothing(index_elements=["personnummer"])
     )
     child = (await session.execute(select(Child).where(_children.c.personnummer == number.digits))).scalar_one()
     return child

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, unprocessable
+from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.concern import Concern
@@ -68,7 +69,19 @@ async def raise_concern(session: AsyncSession, caller: Caller, data: ConcernCrea
     )
     session.add(concern)
     await session.flush()
+    await _publish(session, EventType.concern_received, concern, caller)
     return concern
+
+
+async def _publish(session: AsyncSession, event_type: EventType, concern: Concern, caller: Caller) -> None:
+    await publish(
+        session,
+        event_type,
+        resource_type="concern",
+        record_id=concern.id,
+        child_id=concern.child_id,
+        actor_agency_id=caller.agency_id,
+    )
 
 
 async def list_concerns(
@@ -124,4 +137,5 @@ async def change_status(
     ]
     concern.updated_at = now
     await session.flush()
+    await _publish(session, EventType.concern_status_changed, concern, caller)
     return concern

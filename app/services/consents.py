@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, unprocessable
+from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
@@ -88,7 +89,22 @@ async def record_consent(session: AsyncSession, caller: Caller, data: ConsentCre
         ConsentParty(consent_id=consent.id, agency_id=agency, child_id=data.child_id) for agency in data.agency_ids
     )
     await session.flush()
+    await publish_consent_event(session, EventType.consent_recorded, consent, caller.agency_id)
     return ConsentView(consent, list(data.agency_ids), None)
+
+
+async def publish_consent_event(
+    session: AsyncSession, event_type: EventType, consent: Consent, actor_agency_id: str | None
+) -> None:
+    """To every agency the consent names — on withdrawal and expiry, the ones losing access."""
+    await publish(
+        session,
+        event_type,
+        resource_type="consent",
+        record_id=consent.id,
+        child_id=consent.child_id,
+        actor_agency_id=actor_agency_id,
+    )
 
 
 async def views_of(session: AsyncSession, consents: Sequence[Consent]) -> list[ConsentView]:
@@ -156,5 +172,6 @@ async def withdraw(session: AsyncSession, caller: Caller, consent: Consent, data
         await session.flush()
     except IntegrityError:  # a concurrent withdrawal committed first
         raise Conflict("The consent is already withdrawn.") from None
+    await publish_consent_event(session, EventType.consent_withdrawn, consent, caller.agency_id)
     (view,) = await views_of(session, [consent])
     return view

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, NotFound, unprocessable
+from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.team import CLOSED, OPEN, Team, TeamMember
@@ -39,7 +40,19 @@ async def form_team(session: AsyncSession, caller: Caller, data: TeamCreate) -> 
         await session.flush()
     except IntegrityError:  # the one-open-team-per-child index; a concurrent create may have won
         raise Conflict("The child already has an open team.") from None
+    await _publish(session, EventType.team_created, team, caller)
     return TeamView(team, [])
+
+
+async def _publish(session: AsyncSession, event_type: EventType, team: Team, caller: Caller) -> None:
+    await publish(
+        session,
+        event_type,
+        resource_type="team",
+        record_id=team.id,
+        child_id=team.child_id,
+        actor_agency_id=caller.agency_id,
+    )
 
 
 async def views_of(session: AsyncSession, teams: Sequence[Team]) -> list[TeamView]:
@@ -126,6 +139,7 @@ async def add_member(session: AsyncSession, caller: Caller, team: Team, data: Me
         await session.flush()
     except IntegrityError:  # at most one active contact person and one active coordinator
         raise Conflict(f"The team already has an active {data.role.value}.") from None
+    await _publish(session, EventType.team_member_added, team, caller)
     return member
 
 
@@ -143,6 +157,7 @@ async def end_member(session: AsyncSession, caller: Caller, team: Team, member_i
         raise Conflict("The membership has already ended.")
     member.ended_at = utcnow()
     await session.flush()
+    await _publish(session, EventType.team_member_ended, team, caller)
     return member
 
 
@@ -157,4 +172,5 @@ async def close_team(session: AsyncSession, caller: Caller, team: Team) -> TeamV
         if member.ended_at is None:
             member.ended_at = now
     await session.flush()
+    await _publish(session, EventType.team_closed, team, caller)
     return view

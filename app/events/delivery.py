@@ -1,0 +1,242 @@
+"""Delivering webhooks: one subscription at a time per worker, its events strictly in order.
+
+A worker leases a due subscription (a row update, so that several workers — on PostgreSQL with
+`FOR UPDATE SKIP LOCKED` — never hold the same one), reads the agency's feed from the
+subscription's position and POSTs each event of the subscribed types. After every attempt it
+records the attempt and, on success, the new position, in one transaction. On a failure the
+subscription waits (exponential backoff with jitter) and the same event is retried next: a
+receiver gets every event, in order, at least once (a crash between its 2xx and our commit
+repeats one delivery, with the same `webhook-id`). A day of failures disables the subscription.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import datetime, timedelta
+
+import httpx
+import orjson
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.events.allowlist import url_problem
+from app.events.feed import FeedItem, read_feed
+from app.events.secret_box import unseal
+from app.events.signing import sign
+from app.models.base import table_of, utcnow
+from app.models.event import Delivery, EventRecipient, Subscription
+from app.observability import DELIVERY_FAILURES
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MIN_LEASE_SECONDS = 10.0
+BATCH = 20
+MAX_BACKOFF_SECONDS = 3600.0
+_subscriptions = table_of(Subscription)
+_recipients = table_of(EventRecipient)
+
+
+def event_body(item: FeedItem) -> bytes:
+    event = item.event
+    return orjson.dumps(
+        {
+            "id": str(event.event_id),
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "record_type": event.record_type,
+            "record_id": str(event.record_id),
+            "child_id": str(event.child_id),
+            "actor_agency_id": event.actor_agency_id,
+        }
+    )
+
+
+def backoff_seconds(failures: int, base: float) -> float:
+    """base · 2^(failures−1), capped at an hour, ±20 % jitter so receivers are not hit in step."""
+    delay = min(base * 2 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS)
+    return delay * random.uniform(0.8, 1.2)
+
+
+class Deliverer:
+    def __init__(self, database: Database, settings: Settings, worker_id: str, http: httpx.AsyncClient) -> None:
+        self.database = database
+        self.settings = settings
+        self.worker_id = worker_id
+        self.http = http
+        # Long enough for one attempt (renewed after each), short enough that a crashed worker's
+        # subscriptions are picked up again within seconds.
+        self.lease = timedelta(seconds=max(MIN_LEASE_SECONDS, 3 * settings.webhook_timeout_seconds))
+
+    async def claim(self) -> Subscription | None:
+        """Lease one due subscription with undelivered events, or None."""
+        now = utcnow()
+        behind = (
+            select(_recipients.c.event_pk)
+            .where(
+                _recipients.c.agency_id == _subscriptions.c.agency_id,
+                tuple_(_recipients.c.txid, _recipients.c.event_pk)
+                > tuple_(_subscriptions.c.position_txid, _subscriptions.c.position_event_pk),
+            )
+            .exists()
+        )
+        candidate = (
+            select(_subscriptions.c.id)
+            .where(
+                _subscriptions.c.status == "active",
+                _subscriptions.c.next_attempt_at <= now,
+                (_subscriptions.c.lease_until.is_(None)) | (_subscriptions.c.lease_until < now),
+                behind,
+            )
+            .order_by(_subscriptions.c.next_attempt_at)
+            .limit(1)
+        )
+        async with self.database.write_session() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                candidate = candidate.with_for_update(skip_locked=True)
+            chosen = (await session.execute(candidate)).scalar()
+            if chosen is None:
+                return None
+            await session.execute(
+                update(_subscriptions)
+                .where(_subscriptions.c.id == chosen)
+                .values(lease_owner=self.worker_id, lease_until=now + self.lease)
+            )
+            subscription = await session.get(Subscription, chosen)
+            await session.commit()
+            return subscription
+
+    async def work(self, subscription: Subscription) -> None:
+        """Deliver what is due for a leased subscription, then give the lease back."""
+        types = frozenset(subscription.event_types)
+        position = (subscription.position_txid, subscription.position_event_pk)
+        next_attempt = utcnow()
+        async with self.database.read_session() as session:
+            items = await read_feed(session, subscription.agency_id, position, BATCH)
+        secret = unseal(self.settings.secrets_key_file, subscription.secret_ciphertext)
+        for item in items:
+            if item.event.type not in types:
+                position = item.position
+                continue
+            delivered = await self._attempt(subscription, item, secret, position)
+            if delivered is None:  # the lease was lost: another worker owns it now
+                return
+            if not delivered:
+                next_attempt = utcnow() + timedelta(
+                    seconds=backoff_seconds(subscription.failures, self.settings.webhook_retry_base_seconds)
+                )
+                break
+            position = item.position
+        await self._release(subscription, position, next_attempt)
+
+    async def _attempt(
+        self, subscription: Subscription, item: FeedItem, secret: str, position: tuple[int, int]
+    ) -> bool | None:
+        started = time.perf_counter()
+        status_code, error = await self._post(subscription.url, item, secret)
+        delivered = error is None
+        now = utcnow()
+        if not delivered:
+            DELIVERY_FAILURES.inc()
+        attempt = Delivery(
+            subscription_id=subscription.id,
+            event_id=item.event.event_id,
+            event_type=item.event.type,
+            attempt=subscription.failures + 1,
+            attempted_at=now,
+            outcome="delivered" if delivered else "failed",
+            status_code=status_code,
+            error=error,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            worker=self.worker_id,
+        )
+        changes: dict[str, object]
+        if delivered:
+            changes = {
+                "position_txid": item.position[0],
+                "position_event_pk": item.position[1],
+                "failures": 0,
+                "failing_since": None,
+                "lease_until": now + self.lease,
+            }
+        else:
+            failing_since = subscription.failing_since or now
+            disabled = (now - failing_since).total_seconds() >= self.settings.webhook_disable_after_seconds
+            changes = {
+                "failures": subscription.failures + 1,
+                "failing_since": failing_since,
+                "status": "disabled" if disabled else subscription.status,
+                "lease_until": now + self.lease,
+            }
+        async with self.database.write_session() as session:
+            if not await self._still_ours(session, subscription):
+                return None
+            session.add(attempt)
+            await session.execute(
+                update(_subscriptions).where(_subscriptions.c.id == subscription.id).values(**changes)
+            )
+            await session.commit()
+        for name, value in changes.items():
+            setattr(subscription, name, value)
+        return delivered
+
+    async def _still_ours(self, session: AsyncSession, subscription: Subscription) -> bool:
+        owner = (
+            await session.execute(
+                select(_subscriptions.c.lease_owner, _subscriptions.c.status)
+                .where(_subscriptions.c.id == subscription.id)
+                .with_for_update()
+            )
+        ).first()
+        return owner is not None and owner.lease_owner == self.worker_id and owner.status == "active"
+
+    async def _post(self, url: str, item: FeedItem, secret: str) -> tuple[int | None, str | None]:
+        problem = url_problem(url, self.settings.webhook_allowlist_entries)
+        if problem:
+            return None, f"not delivered: {problem}"
+        body = event_body(item)
+        message_id = str(item.event.event_id)
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "Samhandling-Webhooks/1",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, message_id, timestamp, body),
+        }
+        try:
+            response = await self.http.post(url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            return None, f"{type(error).__name__}: {error}"[:500]
+        if 200 <= response.status_code < 300:
+            return response.status_code, None
+        return response.status_code, f"the receiver answered {response.status_code}"
+
+    async def _release(self, subscription: Subscription, position: tuple[int, int], next_attempt: datetime) -> None:
+        async with self.database.write_session() as session:
+            await session.execute(
+                update(_subscriptions)
+                .where(_subscriptions.c.id == subscription.id, _subscriptions.c.lease_owner == self.worker_id)
+                .values(
+                    position_txid=position[0],
+                    position_event_pk=position[1],
+                    next_attempt_at=next_attempt,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            await session.commit()
+
+    async def run_once(self) -> int:
+        """Serve due subscriptions until none is left; returns how many were served."""
+        served = 0
+        while (subscription := await self.claim()) is not None:
+            try:
+                await self.work(subscription)
+            except Exception:  # one receiver's trouble must not stop the others
+                logger.exception("delivery for subscription %s failed", subscription.id)
+            served += 1
+        return served

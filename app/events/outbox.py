@@ -1,0 +1,76 @@
+"""Publishing an event: in the same transaction as the change, to the agencies it concerns.
+
+The recipients are the agencies that may see the record at that moment by the access rule
+(app/security/access.py) — decided in SQL, in the same statement that stores them. A consent's
+events go to every agency it names: when it is withdrawn or expires, those are exactly the
+agencies that lose access through it, and they must learn it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import insert, literal, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.agency import Agency
+from app.models.base import new_id, table_of, utcnow
+from app.models.event import Event, EventRecipient
+from app.security.access import rule_for, table_for
+
+
+class EventType(StrEnum):
+    concern_received = "concern.received"
+    concern_status_changed = "concern.status_changed"
+    consent_recorded = "consent.recorded"
+    consent_withdrawn = "consent.withdrawn"
+    consent_expired = "consent.expired"
+    assessment_recorded = "assessment.recorded"
+    team_created = "team.created"
+    team_member_added = "team.member_added"
+    team_member_ended = "team.member_ended"
+    team_closed = "team.closed"
+
+
+_events = table_of(Event)
+_recipients = table_of(EventRecipient)
+_agencies = table_of(Agency)
+
+
+async def publish(
+    session: AsyncSession,
+    event_type: EventType,
+    *,
+    resource_type: str,
+    record_id: uuid.UUID,
+    child_id: uuid.UUID,
+    actor_agency_id: str | None,
+) -> uuid.UUID:
+    """Store the event and its recipients in the session's transaction; returns the event id."""
+    now = utcnow()
+    event_id = new_id()
+    event_pk = (
+        await session.execute(
+            insert(_events)
+            .values(
+                event_id=event_id,
+                type=event_type.value,
+                occurred_at=now,
+                record_type=resource_type,
+                record_id=record_id,
+                child_id=child_id,
+                actor_agency_id=actor_agency_id,
+            )
+            .returning(_events.c.id)
+        )
+    ).scalar_one()
+    records = table_for(resource_type)
+    # Every agency, paired with the one record (a deliberate cross join), kept when the rule holds.
+    who_may_see = (
+        select(literal(event_pk), _agencies.c.id)
+        .select_from(records.join(_agencies, true()))
+        .where(records.c.id == record_id, rule_for(resource_type, _agencies.c.id, now))
+    )
+    await session.execute(insert(_recipients).from_select(["event_pk", "agency_id"], who_may_see))
+    return event_id

@@ -1,0 +1,201 @@
+"""What changed for the caller's agency: the pull feed (`events:read`) and webhooks (`events:manage`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Query, Request, Response, Security
+
+from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.events.feed import START, FeedItem, read_feed
+from app.idempotency import IdempotencyDep
+from app.models.event import Delivery, Subscription
+from app.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    LimitParam,
+    created_after,
+    next_created_cursor,
+    split_page,
+)
+from app.routers.responses import LOCATION_HEADER, guarded_router, problems, success
+from app.schemas.common import Page
+from app.schemas.event import (
+    DeliveryPublic,
+    EventPage,
+    EventPublic,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionPublic,
+)
+from app.security.caller import Caller
+from app.security.guard import current_caller
+from app.services import subscriptions
+
+router = guarded_router("events")
+EventsReader = Annotated[Caller, Security(current_caller, scopes=["events:read"])]
+EventsManager = Annotated[Caller, Security(current_caller, scopes=["events:manage"])]
+POLL_SECONDS = 0.25
+
+
+def _event(item: FeedItem) -> EventPublic:
+    event = item.event
+    return EventPublic(
+        id=event.event_id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        record_type=event.record_type,
+        record_id=event.record_id,
+        child_id=event.child_id,
+        actor_agency_id=event.actor_agency_id,
+    )
+
+
+@router.get("/events", operation_id="events-feed", summary="The agency's event feed")
+async def event_feed(
+    request: Request,
+    caller: EventsReader,
+    context: ContextDep,
+    cursors: CursorsDep,
+    after: Annotated[
+        str | None, Query(max_length=2000, description="A `next_cursor` from an earlier page; omit to start.")
+    ] = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    wait: Annotated[int, Query(ge=0, le=30, description="Long poll: wait up to this many seconds for events.")] = 0,
+) -> EventPage:
+    """The caller's agency's events in commit order — no gaps, no duplicates, resumable from
+    any cursor. Events are thin: fetch the record through the API (which checks access and logs
+    the read). `next_cursor` is never null: it is the point to resume from."""
+    position: tuple[int, int] = START
+    if after:
+        txid, event_pk = cursors.decode(after, "events", caller.agency_id, {})
+        position = (int(txid), int(event_pk))
+    deadline = time.monotonic() + wait
+    database = request.app.state.database
+    while True:
+        async with database.read_session() as session:  # a fresh connection per poll, none held while waiting
+            items = await read_feed(session, caller.agency_id, position, limit)
+        if items or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(POLL_SECONDS)
+    context.audit_children("event", [item.event.child_id for item in items])
+    if items:
+        position = items[-1].position
+    return EventPage(
+        items=[_event(item) for item in items],
+        next_cursor=cursors.encode("events", caller.agency_id, {}, list(position)),
+    )
+
+
+def _subscription(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "id": subscription.id,
+        "url": subscription.url,
+        "event_types": subscription.event_types,
+        "status": subscription.status,
+        "created_at": subscription.created_at,
+    }
+
+
+@router.post(
+    "/subscriptions",
+    operation_id="events-subscribe",
+    summary="Subscribe a webhook",
+    status_code=201,
+    responses={201: success("Subscribed; the secret is in this response only.", LOCATION_HEADER)},
+)
+async def subscribe(
+    request: Request,
+    data: SubscriptionCreate,
+    caller: EventsManager,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> SubscriptionCreated:
+    """Deliver the agency's events of these types to `url` (which must be in the operator's
+    allowlist; redirects are not followed). Deliveries are signed per Standard Webhooks
+    (`webhook-id`, `webhook-timestamp`, `webhook-signature`), at least once, in order, retried
+    with backoff; a subscription failing for a day is disabled. It starts with the next event."""
+    subscription, secret = await subscriptions.subscribe(session, caller, data, request.app.state.settings)
+    context.audit("subscription", subscription.id)
+    response.headers["Location"] = f"/api/v1/subscriptions/{subscription.id}"
+    return SubscriptionCreated(**_subscription(subscription), secret=secret)
+
+
+@router.get("/subscriptions", operation_id="events-subscriptions", summary="List your subscriptions")
+async def list_subscriptions(
+    caller: EventsManager,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[SubscriptionPublic]:
+    context.audit("subscription")
+    after = created_after(cursors, cursor, "subscriptions", caller.client_id, {})
+    rows, last = split_page(await subscriptions.list_subscriptions(session, caller, after, limit + 1), limit)
+    next_cursor = next_created_cursor(cursors, last, "subscriptions", caller.client_id, {})
+    items = [SubscriptionPublic.model_validate(_subscription(row)) for row in rows]
+    return Page[SubscriptionPublic](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}",
+    operation_id="events-subscription",
+    summary="Get a subscription",
+    responses=problems(404),
+)
+async def get_subscription(
+    subscription_id: uuid.UUID, caller: EventsManager, context: ContextDep, session: SessionDep
+) -> SubscriptionPublic:
+    context.audit("subscription", subscription_id)
+    subscription = await subscriptions.own_subscription(session, caller, subscription_id)
+    return SubscriptionPublic.model_validate(_subscription(subscription))
+
+
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    operation_id="events-unsubscribe",
+    summary="Delete a subscription",
+    status_code=204,
+    responses={204: success("Deleted; nothing more is delivered."), **problems(404)},
+)
+async def unsubscribe(
+    subscription_id: uuid.UUID, caller: EventsManager, context: ContextDep, session: SessionDep
+) -> Response:
+    context.audit("subscription", subscription_id)
+    await subscriptions.unsubscribe(session, caller, subscription_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}/deliveries",
+    operation_id="events-deliveries",
+    summary="The subscription's delivery log",
+    responses=problems(404),
+)
+async def deliveries(
+    subscription_id: uuid.UUID,
+    caller: EventsManager,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[DeliveryPublic]:
+    """Every delivery attempt, oldest first: when, which event, the receiver's status or error."""
+    context.audit("subscription", subscription_id)
+    subscription = await subscriptions.own_subscription(session, caller, subscription_id)
+    binding = {"subscription": str(subscription_id)}
+    after = int(cursors.decode(cursor, "deliveries", caller.client_id, binding)[0]) if cursor else None
+    rows, last = split_page(await subscriptions.deliveries_of(session, subscription, after, limit + 1), limit)
+    next_cursor = cursors.encode("deliveries", caller.client_id, binding, [last.id]) if last else None
+    return Page[DeliveryPublic](items=[_delivery(row) for row in rows], next_cursor=next_cursor)
+
+
+def _delivery(delivery: Delivery) -> DeliveryPublic:
+    return DeliveryPublic.model_validate(delivery, from_attributes=True)

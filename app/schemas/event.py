@@ -1,0 +1,75 @@
+"""Thin events, the feed's pages, webhook subscriptions and their deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.events.outbox import EventType
+from app.schemas.common import StrictInput
+
+
+class EventPublic(BaseModel):
+    """What changed, never what it says: fetch the record through the API to read it."""
+
+    id: uuid.UUID
+    type: EventType
+    occurred_at: datetime
+    record_type: str
+    record_id: uuid.UUID
+    child_id: uuid.UUID
+    actor_agency_id: str | None
+
+
+class EventPage(BaseModel):
+    items: list[EventPublic]
+    next_cursor: str = Field(description="Where to resume: pass as `after` (also when this page is empty).")
+
+
+def _unique(values: list[EventType]) -> list[EventType]:
+    if len(set(values)) != len(values):
+        raise ValueError("each event type may appear once")
+    return values
+
+
+class SubscriptionCreate(StrictInput):
+    url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=10), AfterValidator(_unique)]
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://socialtjanst.example.se/samhandling/webhook",
+                    "event_types": ["concern.received", "consent.withdrawn"],
+                }
+            ]
+        },
+    )
+
+
+class SubscriptionPublic(BaseModel):
+    id: uuid.UUID
+    url: str
+    event_types: list[EventType]
+    status: str = Field(description="`active`, or `disabled` after a day of failed deliveries.")
+    created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionPublic):
+    secret: str = Field(description="`whsec_` + base64; verifies `webhook-signature`. Shown only here.")
+
+
+class DeliveryPublic(BaseModel):
+    event_id: uuid.UUID = Field(description="Also the `webhook-id` header of the delivery.")
+    event_type: EventType
+    attempt: int
+    attempted_at: datetime
+    outcome: str = Field(description="`delivered` or `failed`.")
+    status_code: int | None
+    error: str | None
+    duration_ms: int

@@ -1,0 +1,127 @@
+"""`samhandling worker`: webhook delivery and the schedules (consent expiry, chaining, cleanup).
+
+Several workers may run at once: each subscription is leased by one at a time, a consent's
+expiry is published once (its notice row's primary key), and chaining passes take turns.
+SIGTERM or SIGINT stops the worker gracefully: it stops claiming, finishes the delivery in
+hand and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import delete, select
+
+from app.audit.sequencer import Sequencer
+from app.db import Database, create_api_engine, insert_ignoring_conflict
+from app.events.delivery import Deliverer
+from app.events.outbox import EventType
+from app.models.base import table_of, utcnow
+from app.models.consent import Consent, ConsentWithdrawal
+from app.models.event import ConsentExpiration
+from app.models.idempotency import IdempotencyRecord
+from app.observability import EVENTS_PENDING
+from app.services.consents import publish_consent_event
+from app.services.subscriptions import pending_count
+from app.settings import Settings
+
+logger = logging.getLogger("samhandling.worker")
+
+MAINTENANCE_SECONDS = 15.0
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
+_consents = table_of(Consent)
+_withdrawals = table_of(ConsentWithdrawal)
+_expirations = table_of(ConsentExpiration)
+_keys = table_of(IdempotencyRecord)
+
+
+async def publish_expirations(database: Database, limit: int = 100) -> int:
+    """`consent.expired`, once per consent, when its window has ended (not on withdrawn ones)."""
+    now = utcnow()
+    published = 0
+    async with database.write_session() as session:
+        expired = (
+            await session.execute(
+                select(Consent)
+                .where(
+                    _consents.c.valid_until <= now,
+                    ~select(_withdrawals.c.consent_id).where(_withdrawals.c.consent_id == _consents.c.id).exists(),
+                    ~select(_expirations.c.consent_id).where(_expirations.c.consent_id == _consents.c.id).exists(),
+                )
+                .limit(limit)
+            )
+        ).scalars()
+        dialect = session.get_bind().dialect.name
+        for consent in list(expired):
+            noticed = await session.execute(
+                insert_ignoring_conflict(dialect, _expirations, "consent_id")
+                .values(consent_id=consent.id, noticed_at=now)
+                .returning(_expirations.c.consent_id)
+            )
+            if noticed.first() is not None:  # another worker may have been first
+                await publish_consent_event(session, EventType.consent_expired, consent, None)
+                published += 1
+        await session.commit()
+    return published
+
+
+async def forget_old_idempotency_keys(database: Database) -> None:
+    async with database.write_session() as session:
+        await session.execute(delete(_keys).where(_keys.c.created_at < utcnow() - IDEMPOTENCY_RETENTION))
+        await session.commit()
+
+
+async def maintain(database: Database, sequencer: Sequencer) -> None:
+    expired = await publish_expirations(database)
+    if expired:
+        logger.info("published %d consent expiries", expired)
+    await forget_old_idempotency_keys(database)
+    await sequencer.run_once()
+    async with database.read_session() as session:
+        EVENTS_PENDING.set(await pending_count(session))
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    database = Database(create_api_engine(settings))
+    sequencer = Sequencer(database.engine)
+    worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"[:64]
+    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
+    logger.info("worker %s started", worker_id)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
+        deliverer = Deliverer(database, settings, worker_id, http)
+        last_maintenance = 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
+                    await maintain(database, sequencer)
+                    last_maintenance = time.monotonic()
+                served = await deliverer.run_once()
+            except Exception as error:  # e.g. the database is down: wait and try again
+                logger.warning("worker pass failed: %s", error)
+                served = 0
+            if not served:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
+                except TimeoutError:
+                    pass
+    await database.dispose()
+    logger.info("worker %s stopped", worker_id)
+
+
+def main(settings: Settings) -> None:
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(run())
