@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.context import SCOPE_KEY
 from app.errors import AppError, problem_response, render_app_error
@@ -74,16 +76,33 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     slug, title = _HTTP_SLUGS.get(error.status_code, ("http-error", "HTTP error"))
     detail = error.detail if isinstance(error.detail, str) else title
+    headers = dict(getattr(error, "headers", None) or {})
     if error.status_code == 404 and detail == "Not Found":
         detail = "There is no such resource."
-    return problem_response(
-        error.status_code,
-        slug,
-        title,
-        detail,
-        request_id=_request_id(request),
-        headers=getattr(error, "headers", None),
-    )
+    if error.status_code == 405:
+        allowed = allowed_methods(request.app, request.scope)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}."
+    return problem_response(error.status_code, slug, title, detail, request_id=_request_id(request), headers=headers)
+
+
+def _routes(routes: list[Any]) -> list[Any]:
+    """Every route, through included routers (FastAPI keeps them nested)."""
+    flat = []
+    for route in routes:
+        nested = getattr(getattr(route, "original_router", None), "routes", None)
+        flat.extend(_routes(nested) if nested is not None else [route])
+    return flat
+
+
+def allowed_methods(app: Any, scope: MutableMapping[str, Any]) -> list[str]:
+    """All methods of every route on this path — Starlette's 405 names only the first route's."""
+    methods: set[str] = set()
+    for route in _routes(app.routes):
+        match, _ = route.matches({**scope, "method": "__none__"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods - {"HEAD"})
 
 
 async def handle_integrity_error(request: Request, error: Exception) -> Response:

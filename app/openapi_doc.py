@@ -34,7 +34,41 @@ def install_openapi(app: FastAPI) -> None:
             "scheme": "basic",
             "description": "client_secret_basic at the token endpoint: client_id and client_secret.",
         }
+        for operation in _operations(document):
+            _declare_request_id(operation)
+            _lift_body_example(operation, schemas)
         app.openapi_schema = document
         return document
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+_METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
+_REQUEST_ID = {
+    "description": "The caller's X-Request-ID when sane (1–128 of A-Z a-z 0-9 . _ -), else a new id.",
+    "schema": {"type": "string"},
+}
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        operation
+        for path_item in document.get("paths", {}).values()
+        for method, operation in path_item.items()
+        if method in _METHODS
+    ]
+
+
+def _declare_request_id(operation: dict[str, Any]) -> None:
+    """Every response of every operation carries X-Request-ID (the pipeline adds it)."""
+    for response in operation.get("responses", {}).values():
+        response.setdefault("headers", {}).setdefault("X-Request-ID", _REQUEST_ID)
+
+
+def _lift_body_example(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Show each request body's example on its media type, where tools look for it first."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        reference = media.get("schema", {}).get("$ref", "")
+        examples = schemas.get(reference.rsplit("/", 1)[-1], {}).get("examples")
+        if examples and "example" not in media:
+            media["example"] = examples[0]

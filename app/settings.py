@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhook_disable_after_seconds: float = Field(default=24 * 3600, gt=0)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    events_max_wait_seconds: int = Field(
+        default=30, ge=0, le=30, description="Cap on the feed's long poll (`wait`); the feed may answer sooner."
+    )
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 

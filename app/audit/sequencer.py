@@ -33,6 +33,7 @@ from app.models.base import table_of
 logger = logging.getLogger(__name__)
 
 BATCH_ENTRIES = 5000
+CATCH_UP_SECONDS = 2.0
 # Any constant works; it only has to be the same in every process that chains.
 SEQUENCER_LOCK_KEY = 7_214_004_372
 HEAD_ID = 1
@@ -59,10 +60,14 @@ _DATABASE_HORIZON = text(
                            FROM pg_stat_activity AS activity
                           WHERE activity.datname = current_database()
                             AND activity.backend_xid IS NOT NULL
-                            AND activity.pid <> pg_backend_pid()) AS running)
+                            AND activity.pid <> pg_backend_pid()
+                            AND activity.application_name <> 'samhandling-sequencer') AS running)
     )::text
     """
 )
+# The sequencer's own transactions (named below) insert chain links only, never entries or
+# events, so they need not hold anybody back.
+SEQUENCER_APPLICATION_NAME = "samhandling-sequencer"
 # Without the right to see every session's transaction, fall back to the server-wide horizon:
 # always safe, only slower to advance while some other database has a long transaction.
 _MAY_SEE_ALL_SESSIONS = text(
@@ -87,6 +92,7 @@ def chain_pending(connection: Connection, *, wait: bool = False, limit: int = BA
     With `wait`, waits for a concurrent pass to finish instead of leaving the work to it.
     """
     if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SET LOCAL application_name = '{SEQUENCER_APPLICATION_NAME}'"))
         lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
         acquired = connection.execute(text(f"SELECT {lock}(:key)::text"), {"key": SEQUENCER_LOCK_KEY}).scalar()
         if acquired == "false":
@@ -121,6 +127,15 @@ def chain_pending(connection: Connection, *, wait: bool = False, limit: int = BA
     return len(rows)
 
 
+def unchained_visible(connection: Connection) -> bool:
+    """Whether a committed entry is waiting for its place in the chain."""
+    head = connection.execute(select(_head.c.last_txid, _head.c.last_entry_id).where(_head.c.id == HEAD_ID)).one()
+    waiting = connection.execute(
+        select(_log.c.id).where(tuple_(_log.c.txid, _log.c.id) > tuple_(head.last_txid, head.last_entry_id)).limit(1)
+    ).first()
+    return waiting is not None
+
+
 class Sequencer:
     """Runs chaining passes in one process: when nudged after a commit, and every second."""
 
@@ -142,6 +157,18 @@ class Sequencer:
             total += chained
             if chained < BATCH_ENTRIES:
                 return total
+
+    async def catch_up(self, timeout: float = CATCH_UP_SECONDS) -> None:
+        """Chain every entry committed before this call, waiting (briefly) for older transactions
+        still running to finish first — so that an entry is readable once its response is sent."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            await self.run_once(wait=True)
+            async with self._engine.connect() as connection:
+                behind = await connection.run_sync(unchained_visible)
+            if not behind or asyncio.get_running_loop().time() >= deadline:
+                return
+            await asyncio.sleep(0.01)
 
     def nudge(self) -> None:
         """Ask for a pass soon (after a commit that added entries). Starts the loop if needed."""

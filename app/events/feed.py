@@ -7,6 +7,7 @@ never skipped by a reader that has moved past later ones.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
@@ -31,6 +32,29 @@ async def horizon(session: AsyncSession) -> int | None:
     return await session.run_sync(lambda sync: committed_horizon(sync.connection()))
 
 
+async def _settled_horizon(session: AsyncSession, agency_id: str, after: tuple[int, int]) -> int | None:
+    """The horizon, once it has passed every event for the agency committed before this call
+    (waiting up to a second for older transactions still running): a reader sees an event as
+    soon as the response of the request that made it has been sent."""
+    for _ in range(100):
+        limit_txid = await horizon(session)
+        if limit_txid is None:
+            return None
+        beyond = await session.execute(
+            select(_recipients.c.event_pk)
+            .where(
+                _recipients.c.agency_id == agency_id,
+                tuple_(_recipients.c.txid, _recipients.c.event_pk) > tuple_(*after),
+                _recipients.c.txid >= limit_txid,
+            )
+            .limit(1)
+        )
+        if beyond.first() is None:
+            return limit_txid
+        await asyncio.sleep(0.01)
+    return limit_txid
+
+
 async def read_feed(
     session: AsyncSession, agency_id: str, after: tuple[int, int], limit: int, types: frozenset[str] | None = None
 ) -> list[FeedItem]:
@@ -45,7 +69,7 @@ async def read_feed(
         .order_by(_recipients.c.txid, _recipients.c.event_pk)
         .limit(limit)
     )
-    limit_txid = await horizon(session)
+    limit_txid = await _settled_horizon(session, agency_id, after)
     if limit_txid is not None:
         statement = statement.where(_recipients.c.txid < limit_txid)
     if types is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
@@ -18,7 +17,7 @@ from app.errors import NotFound
 from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import guarded_router, problems
 from app.schemas.access_log import AccessLogEntryPublic, Outcome, Verification
-from app.schemas.common import Page
+from app.schemas.common import Page, Timestamp
 from app.security.caller import Caller
 from app.security.guard import current_caller
 from app.security.tokens import TokenService
@@ -31,7 +30,7 @@ Auditor = Annotated[Caller, Security(current_caller, scopes=["audit:read"])]
 async def _chain_pending(request: Request) -> None:
     """Entries are readable as soon as their response was sent: chain what is committed first."""
     sequencer: Sequencer = request.app.state.sequencer
-    await sequencer.run_once(wait=True)
+    await sequencer.catch_up()
 
 
 async def _page(
@@ -65,8 +64,8 @@ async def read_access_log(
     child_id: uuid.UUID | None = None,
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     agency_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = Query(default=None, description="Entries at or after this time."),
-    until: datetime | None = Query(default=None, description="Entries before this time."),
+    since: Timestamp | None = Query(default=None, description="Entries at or after this time."),
+    until: Timestamp | None = Query(default=None, description="Entries before this time."),
     outcome: Outcome | None = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,

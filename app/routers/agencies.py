@@ -10,7 +10,7 @@ from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.errors import NotFound
 from app.models.agency import Agency
 from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
-from app.routers.responses import LOCATION_HEADER, guarded_router, problems, success
+from app.routers.responses import LOCATION_HEADER, guarded_router, link_to, problems, success
 from app.schemas.agency import AgencyCreate, AgencyPublic
 from app.schemas.common import Page
 from app.security.caller import Caller
@@ -30,7 +30,13 @@ def _public(agency: Agency) -> AgencyPublic:
     operation_id="agencies-create",
     summary="Register an agency",
     status_code=201,
-    responses={201: success("Created.", LOCATION_HEADER), **problems(409)},
+    responses={
+        201: {
+            **success("Created.", LOCATION_HEADER),
+            **link_to("GetAgency", "agencies-get", agency_id="$response.body#/id"),
+        },
+        **problems(409),
+    },
 )
 async def create_agency(
     data: AgencyCreate, caller: Admin, context: ContextDep, session: SessionDep, response: Response
@@ -62,6 +68,7 @@ async def list_agencies(
 
 @router.get("/agencies/{agency_id}", operation_id="agencies-get", summary="Get an agency", responses=problems(404))
 async def get_agency(agency_id: str, caller: Admin, context: ContextDep, session: SessionDep) -> AgencyPublic:
+    """One agency, with the identifiers its neighbours use."""
     context.audit("agency", agency_id[:64])
     agency = await agencies.get_agency(session, agency_id)
     if agency is None:

@@ -21,7 +21,7 @@ from app.pagination import (
     split_page,
 )
 from app.records import fetch_visible
-from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
+from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.assessment import AssessmentCreate, AssessmentPublic, Compass
 from app.schemas.common import Page
 from app.security.caller import Caller
@@ -49,7 +49,9 @@ def _respond(response: Response, assessment: Assessment) -> AssessmentPublic:
     operation_id="assessments-create",
     summary="Record a compass assessment",
     status_code=201,
-    responses={201: success("Recorded.", LOCATION_HEADER, ETAG_HEADER)},
+    responses={
+        201: created("Recorded.", ("GetAssessment", "assessments-get", {"assessment_id": "$response.body#/id"}))
+    },
 )
 async def record_assessment(
     data: AssessmentCreate,
@@ -77,6 +79,7 @@ async def record_assessment(
 async def get_assessment(
     assessment_id: uuid.UUID, caller: AssessmentsReader, context: ContextDep, response: Response
 ) -> AssessmentPublic:
+    """An assessment the caller's agency may see by the consent rule; 404 otherwise."""
     return _respond(response, await fetch_visible(context, Assessment, "assessment", assessment_id))
 
 

@@ -12,7 +12,7 @@ from app.errors import NotFound
 from app.etag import etag_of
 from app.identifiers import PersonalIdentityNumber
 from app.models.child import Child
-from app.routers.responses import ETAG_HEADER, guarded_router, problems, success
+from app.routers.responses import ETAG_HEADER, guarded_router, link_to, problems, success
 from app.schemas.child import ChildPublic, ChildRegister
 from app.security.caller import Caller
 from app.security.guard import current_caller
@@ -31,7 +31,12 @@ def _public(child: Child) -> ChildPublic:
     "/children",
     operation_id="children-register",
     summary="Register a child, or find it",
-    responses={200: success("The child (whether or not it was registered before).", ETAG_HEADER)},
+    responses={
+        200: {
+            **success("The child (whether or not it was registered before).", ETAG_HEADER),
+            **link_to("GetChild", "children-get", child_id="$response.body#/id"),
+        }
+    },
 )
 async def register_child(
     data: ChildRegister, caller: ChildrenWriter, context: ContextDep, session: SessionDep, response: Response

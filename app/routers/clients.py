@@ -10,7 +10,7 @@ from fastapi import Path, Response, Security
 from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.models.agency import Client
 from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
-from app.routers.responses import LOCATION_HEADER, guarded_router, problems, success
+from app.routers.responses import LOCATION_HEADER, guarded_router, links, problems, success
 from app.schemas.agency import ClientCreate, ClientCreated, ClientPublic
 from app.schemas.common import Page
 from app.security.caller import Caller
@@ -40,7 +40,15 @@ def _public(client: Client, kind: str) -> ClientPublic:
     operation_id="clients-create",
     summary="Create an agency client",
     status_code=201,
-    responses={201: success("Created; the secret is in this response only.", LOCATION_HEADER)},
+    responses={
+        201: {
+            **success("Created; the secret is in this response only.", LOCATION_HEADER),
+            **links(
+                ("GetClient", "clients-get", {"client_id": "$response.body#/client_id"}),
+                ("Revoke", "clients-revoke", {"client_id": "$response.body#/client_id"}),
+            ),
+        }
+    },
 )
 async def create_client(
     data: ClientCreate, caller: Admin, context: ContextDep, session: SessionDep, response: Response
@@ -98,6 +106,7 @@ async def revoke_client(
 async def get_client(
     caller: Admin, context: ContextDep, session: SessionDep, client_id: str = ClientIdPath
 ) -> ClientPublic:
+    """One client: its agency, role and scopes (never its secret)."""
     context.audit("client", client_id)
     client, kind = await clients.get_client(session, client_id)
     return _public(client, kind)

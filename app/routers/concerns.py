@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Header, Response, Security
@@ -21,8 +20,8 @@ from app.pagination import (
     split_page,
 )
 from app.records import fetch_visible
-from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
-from app.schemas.common import Page
+from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
+from app.schemas.common import Page, Timestamp
 from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange
 from app.schemas.domain import ConcernStatus
 from app.security.caller import Caller
@@ -51,7 +50,13 @@ def _respond(response: Response, concern: Concern) -> ConcernPublic:
     operation_id="concerns-create",
     summary="Raise a concern",
     status_code=201,
-    responses={201: success("Raised.", LOCATION_HEADER, ETAG_HEADER)},
+    responses={
+        201: created(
+            "Raised.",
+            ("GetConcern", "concerns-get", {"concern_id": "$response.body#/id"}),
+            ("ChangeStatus", "concerns-change-status", {"concern_id": "$response.body#/id"}),
+        )
+    },
 )
 async def raise_concern(
     data: ConcernCreate,
@@ -91,7 +96,7 @@ async def list_concerns(
     cursors: CursorsDep,
     child_id: uuid.UUID | None = None,
     status: ConcernStatus | None = None,
-    updated_since: datetime | None = None,
+    updated_since: Timestamp | None = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[ConcernPublic]:

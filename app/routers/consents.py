@@ -21,7 +21,7 @@ from app.pagination import (
     split_page,
 )
 from app.records import fetch_visible
-from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
+from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.common import Page
 from app.schemas.consent import ConsentCreate, ConsentPublic, ConsentWithdraw, Grantor, WithdrawalPublic
 from app.security.caller import Caller
@@ -70,7 +70,13 @@ def _respond(response: Response, view: ConsentView) -> ConsentPublic:
     operation_id="consents-create",
     summary="Record a consent",
     status_code=201,
-    responses={201: success("Recorded.", LOCATION_HEADER, ETAG_HEADER)},
+    responses={
+        201: created(
+            "Recorded.",
+            ("GetConsent", "consents-get", {"consent_id": "$response.body#/id"}),
+            ("Withdraw", "consents-withdraw", {"consent_id": "$response.body#/id"}),
+        )
+    },
 )
 async def record_consent(
     data: ConsentCreate,

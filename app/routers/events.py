@@ -21,7 +21,7 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.routers.responses import LOCATION_HEADER, guarded_router, problems, success
+from app.routers.responses import LOCATION_HEADER, guarded_router, links, problems, success
 from app.schemas.common import Page
 from app.schemas.event import (
     DeliveryPublic,
@@ -64,7 +64,14 @@ async def event_feed(
         str | None, Query(max_length=2000, description="A `next_cursor` from an earlier page; omit to start.")
     ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
-    wait: Annotated[int, Query(ge=0, le=30, description="Long poll: wait up to this many seconds for events.")] = 0,
+    wait: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=30,
+            description="Long poll: wait up to this many seconds for events (the server may answer sooner).",
+        ),
+    ] = 0,
 ) -> EventPage:
     """The caller's agency's events in commit order — no gaps, no duplicates, resumable from
     any cursor. Events are thin: fetch the record through the API (which checks access and logs
@@ -73,7 +80,7 @@ async def event_feed(
     if after:
         txid, event_pk = cursors.decode(after, "events", caller.agency_id, {})
         position = (int(txid), int(event_pk))
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + min(wait, request.app.state.settings.events_max_wait_seconds)
     database = request.app.state.database
     while True:
         async with database.read_session() as session:  # a fresh connection per poll, none held while waiting
@@ -105,7 +112,16 @@ def _subscription(subscription: Subscription) -> dict[str, Any]:
     operation_id="events-subscribe",
     summary="Subscribe a webhook",
     status_code=201,
-    responses={201: success("Subscribed; the secret is in this response only.", LOCATION_HEADER)},
+    responses={
+        201: {
+            **success("Subscribed; the secret is in this response only.", LOCATION_HEADER),
+            **links(
+                ("GetSubscription", "events-subscription", {"subscription_id": "$response.body#/id"}),
+                ("Deliveries", "events-deliveries", {"subscription_id": "$response.body#/id"}),
+                ("Unsubscribe", "events-unsubscribe", {"subscription_id": "$response.body#/id"}),
+            ),
+        }
+    },
 )
 async def subscribe(
     request: Request,
@@ -135,6 +151,7 @@ async def list_subscriptions(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[SubscriptionPublic]:
+    """The calling client's own subscriptions (never their secrets)."""
     context.audit("subscription")
     after = created_after(cursors, cursor, "subscriptions", caller.client_id, {})
     rows, last = split_page(await subscriptions.list_subscriptions(session, caller, after, limit + 1), limit)
@@ -152,6 +169,7 @@ async def list_subscriptions(
 async def get_subscription(
     subscription_id: uuid.UUID, caller: EventsManager, context: ContextDep, session: SessionDep
 ) -> SubscriptionPublic:
+    """One of the calling client's subscriptions; another client's is 404."""
     context.audit("subscription", subscription_id)
     subscription = await subscriptions.own_subscription(session, caller, subscription_id)
     return SubscriptionPublic.model_validate(_subscription(subscription))
@@ -167,6 +185,7 @@ async def get_subscription(
 async def unsubscribe(
     subscription_id: uuid.UUID, caller: EventsManager, context: ContextDep, session: SessionDep
 ) -> Response:
+    """Stop deliveries to this subscription; its delivery log is no longer served."""
     context.audit("subscription", subscription_id)
     await subscriptions.unsubscribe(session, caller, subscription_id)
     return Response(status_code=204)

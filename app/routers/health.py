@@ -43,7 +43,15 @@ async def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready", "revision": expected}
 
 
-@router.get("/metrics", operation_id="operations-metrics", summary="Prometheus metrics", include_in_schema=True)
+@router.get(
+    "/metrics",
+    operation_id="operations-metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    },
+)
 async def metrics() -> Response:
     """Prometheus exposition format: requests, latencies, tokens, denials, the log, the pool."""
     payload, content_type = metrics_payload()

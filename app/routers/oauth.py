@@ -203,6 +203,7 @@ async def jwks(request: Request) -> dict[str, Any]:
     response_model_exclude_none=True,
 )
 async def metadata(request: Request) -> AuthorizationServerMetadata:
+    """Where to get tokens and check them: RFC 8414 metadata for OAuth client libraries."""
     tokens: TokenService = request.app.state.tokens
     issuer = tokens.issuer.rstrip("/")
     return AuthorizationServerMetadata(

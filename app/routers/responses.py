@@ -75,3 +75,24 @@ def success(description: str, *headers: dict[str, Any], model: Any = None) -> di
 
 
 EXTRA_MODELS = (Problem,)
+
+
+Link = tuple[str, str, dict[str, str]]
+
+
+def links(*targets: Link) -> dict[str, Any]:
+    """OpenAPI links from a response to the operations that use what it returned."""
+    return {
+        "links": {
+            name: {"operationId": operation_id, "parameters": parameters} for name, operation_id, parameters in targets
+        }
+    }
+
+
+def link_to(name: str, operation_id: str, **parameters: str) -> dict[str, Any]:
+    return links((name, operation_id, parameters))
+
+
+def created(description: str, *targets: Link) -> dict[str, Any]:
+    """A 201 with Location and ETag headers and links to the operations that use the new record."""
+    return {**success(description, LOCATION_HEADER, ETAG_HEADER), **links(*targets)}

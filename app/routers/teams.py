@@ -20,7 +20,7 @@ from app.pagination import (
     split_page,
 )
 from app.records import fetch_visible
-from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, guarded_router, problems, success
+from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
 from app.schemas.common import Page
 from app.schemas.team import MemberCreate, MemberPublic, TeamCreate, TeamPublic
 from app.security.caller import Caller
@@ -62,7 +62,15 @@ def _respond(response: Response, view: TeamView) -> TeamPublic:
     operation_id="teams-create",
     summary="Form the child's team",
     status_code=201,
-    responses={201: success("Formed.", LOCATION_HEADER, ETAG_HEADER), **problems(409)},
+    responses={
+        201: created(
+            "Formed.",
+            ("GetTeam", "teams-get", {"team_id": "$response.body#/id"}),
+            ("AddMember", "teams-add-member", {"team_id": "$response.body#/id"}),
+            ("Close", "teams-close", {"team_id": "$response.body#/id"}),
+        ),
+        **problems(409),
+    },
 )
 async def form_team(
     data: TeamCreate,
@@ -106,6 +114,7 @@ async def list_teams(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[TeamPublic]:
+    """The teams the caller's agency may see, oldest first, with their memberships."""
     binding = {"child_id": child_id}
     after = created_after(cursors, cursor, "teams", caller.client_id, binding)
     rows, last = split_page(await teams.list_teams(session, caller, child_id, after, limit + 1), limit)
@@ -121,7 +130,24 @@ async def list_teams(
     operation_id="teams-add-member",
     summary="Add a member",
     status_code=201,
-    responses={201: success("Added.", LOCATION_HEADER), **problems(404, 409)},
+    responses={
+        201: {
+            **success("Added.", LOCATION_HEADER),
+            **links(
+                (
+                    "GetMember",
+                    "teams-get-member",
+                    {"team_id": "$request.path.team_id", "member_id": "$response.body#/id"},
+                ),
+                (
+                    "EndMember",
+                    "teams-end-member",
+                    {"team_id": "$request.path.team_id", "member_id": "$response.body#/id"},
+                ),
+            ),
+        },
+        **problems(404, 409),
+    },
 )
 async def add_member(
     team_id: uuid.UUID,
@@ -150,6 +176,7 @@ async def add_member(
 async def get_member(
     team_id: uuid.UUID, member_id: uuid.UUID, caller: TeamsReader, context: ContextDep, session: SessionDep
 ) -> MemberPublic:
+    """One membership of a team the caller may see, ended or not."""
     team = await fetch_visible(context, Team, "team", team_id)
     return _member(await teams.find_member(session, team, member_id))
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.schemas.common import Note, StrictInput
+from app.schemas.common import Note, StrictInput, Timestamp
 from app.schemas.domain import Area, Perspective
 
 Rating = Annotated[int, Field(strict=True, ge=1, le=5, description="1 = not at all well … 5 = very well.")]
@@ -51,7 +51,7 @@ class CompassAreas(StrictInput):
 class AssessmentCreate(StrictInput):
     child_id: uuid.UUID
     perspective: Perspective = Field(description="Whose view this is: the child's, a guardian's or a professional's.")
-    assessed_at: datetime | None = Field(default=None, description="Default: now. Not in the future.")
+    assessed_at: Timestamp | None = Field(default=None, description="Default: now. Not in the future.")
     areas: CompassAreas
 
     model_config = ConfigDict(

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.schemas.agency import AgencySlug
-from app.schemas.common import Description, Reason, StrictInput
+from app.schemas.common import Description, Reason, StrictInput, Timestamp
 from app.schemas.domain import Area, ConcernStatus, Urgency
 
 
@@ -27,7 +27,7 @@ class ConcernCreate(StrictInput):
     areas: Areas = Field(description="The wellbeing areas the worry concerns (at least one).")
     description: Description = Field(description="What was observed (1–10 000 characters).")
     urgency: Urgency
-    observed_at: datetime | None = Field(default=None, description="When it was observed (not in the future).")
+    observed_at: Timestamp | None = Field(default=None, description="When it was observed (not in the future).")
     report_to_agency_id: AgencySlug | None = Field(
         default=None,
         description="A social-services agency: makes this a mandatory report (orosanmälan), "

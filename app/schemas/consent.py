@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.agency import AgencySlug
-from app.schemas.common import Name, Purpose, Reason, StrictInput
+from app.schemas.common import Name, Purpose, Reason, StrictInput, Timestamp
 from app.schemas.domain import ConsentStatus, GrantorRole
 from app.security.access import RecordType
 
@@ -33,8 +33,8 @@ class ConsentCreate(StrictInput):
     )
     record_types: Annotated[list[RecordType], Field(min_length=1, max_length=3), AfterValidator(_unique)]
     purpose: Purpose
-    valid_from: datetime | None = Field(default=None, description="Default: now.")
-    valid_until: datetime
+    valid_from: Timestamp | None = Field(default=None, description="Default: now.")
+    valid_until: Timestamp
 
     model_config = ConfigDict(
         extra="forbid",

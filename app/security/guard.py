@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
@@ -114,6 +115,19 @@ def _purpose_of_use(request: Request) -> str | None:
     return value
 
 
+async def _require_well_formed_json(request: Request) -> None:
+    """A JSON body that is not UTF-8, not JSON or nested absurdly deep is 422, like any bad input."""
+    if "json" not in request.headers.get("content-type", ""):
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        orjson.loads(body)  # rejects invalid UTF-8 and nesting deeper than 1024 levels, cheaply
+    except orjson.JSONDecodeError as error:
+        raise unprocessable(["body"], f"Malformed JSON: {error}") from None
+
+
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
@@ -135,6 +149,7 @@ class GuardedRoute(APIRoute):
                 raise InsufficientScope(needed)
             authenticator.check_rate(caller)
             context.purpose_of_use = _purpose_of_use(request)
+            await _require_well_formed_json(request)
             return await handler(request)
 
         return guarded

@@ -1,0 +1,54 @@
+"""The README's integrator guide, run word for word against a live server."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.contract.harness import LiveApi, live_api
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def walkthrough() -> str:
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- walkthrough:start -->\s*```sh\n(.*?)```\s*<!-- walkthrough:end -->", text, re.S)
+    assert block, "README.md lost its walkthrough block"
+    return block.group(1)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, signing_key_file: Path, secrets_key_file: Path) -> Iterator[LiveApi]:
+    base = tmp_path_factory.mktemp("readme")
+    with live_api(f"sqlite:///{base / 'db.sqlite'}", signing_key_file, secrets_key_file, base / "server.log") as live:
+        yield live
+
+
+def test_the_readme_walkthrough_runs_as_written(api: LiveApi) -> None:
+    missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
+    if missing and os.environ.get("CI", "").lower() != "true":
+        pytest.skip(f"needs {', '.join(missing)}")
+    env = {
+        **os.environ,
+        "BASE": api.url,
+        "SCHOOL_CLIENT_ID": api.credentials["school"].client_id,
+        "SCHOOL_CLIENT_SECRET": api.credentials["school"].client_secret,
+        "SOCIAL_CLIENT_ID": api.credentials["social"].client_id,
+        "SOCIAL_CLIENT_SECRET": api.credentials["social"].client_secret,
+    }
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", walkthrough()], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "social services, before consent: 404",
+        "social services, with consent: 200",
+        "consent: withdrawn",
+        "social services, after withdrawal: 404",
+    ]
