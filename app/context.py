@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.security.caller import Caller
 
@@ -49,8 +49,11 @@ class RequestContext:
     caller: Caller | None = None
     # The client_id a failed authentication claimed; logged so brute force can be seen and limited.
     claimed_client_id: str | None = None
+    # True when the client authenticated with its secret in this very request (the token endpoint).
+    client_verified: bool = False
     purpose_of_use: str | None = None
     facts: list[AuditFact] = field(default_factory=list)
+    read_connection: AsyncConnection | None = None
     read_session: AsyncSession | None = None
     write_session: AsyncSession | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -76,17 +79,32 @@ class RequestContext:
             self.audit(resource_type, None, child_id)
 
     # -- sessions, owned by the pipeline ------------------------------------------------------
+    @property
+    def reads_only(self) -> bool:
+        return self.method in ("GET", "HEAD", "OPTIONS")
+
     def session(self) -> AsyncSession:
         """Safe methods read on autocommit; everything else writes in one transaction."""
         if self.database is None:
             raise RuntimeError("no database in this request context")
-        if self.method in ("GET", "HEAD", "OPTIONS"):
-            if self.read_session is None:
-                self.read_session = self.database.read_session()
+        if self.reads_only:
+            if self.read_session is None:  # on the request's read connection, when it has one
+                self.read_session = self.database.read_session(self.read_connection)
             return self.read_session
         if self.write_session is None:
             self.write_session = self.database.write_session()
         return self.write_session
+
+    async def connection(self) -> AsyncConnection:
+        """A Core connection for plain reads: an autocommit one for safe methods (no ORM session
+        around it, which costs more than a short read), else the write session's."""
+        if not self.reads_only or self.read_session is not None:
+            return await self.session().connection()
+        if self.read_connection is None:
+            if self.database is None:
+                raise RuntimeError("no database in this request context")
+            self.read_connection = await self.database.read_connection()
+        return self.read_connection
 
 
 def get_context(request: Request) -> RequestContext:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.settings import Settings
@@ -157,9 +157,13 @@ class Database:
         self._read_bind = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._write_bind = engine.execution_options(sqlite_write=True)
 
-    def read_session(self) -> AsyncSession:
+    def read_session(self, connection: AsyncConnection | None = None) -> AsyncSession:
         """Autocommit: every statement sees the latest committed state, no transaction kept."""
-        return AsyncSession(bind=self._read_bind, expire_on_commit=False, autoflush=False)
+        return AsyncSession(bind=connection or self._read_bind, expire_on_commit=False, autoflush=False)
+
+    async def read_connection(self) -> AsyncConnection:
+        """An autocommit Core connection (close it when done)."""
+        return await self._read_bind.connect()
 
     def write_session(self) -> AsyncSession:
         """One transaction, committed by the request pipeline together with the log entries."""

@@ -10,16 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import RequestContext, get_context
 from app.pagination import CursorCodec
 
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in its thread
+# pool, a hop that costs more than these functions do.
 
-def get_session(request: Request) -> AsyncSession:
+
+async def context_dependency(request: Request) -> RequestContext:
+    return get_context(request)
+
+
+async def get_session(request: Request) -> AsyncSession:
     return get_context(request).session()
 
 
-def get_cursors(request: Request) -> CursorCodec:
+async def get_cursors(request: Request) -> CursorCodec:
     cursors: CursorCodec = request.app.state.cursors
     return cursors
 
 
-ContextDep = Annotated[RequestContext, Depends(get_context)]
+ContextDep = Annotated[RequestContext, Depends(context_dependency)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,19 @@ from app.security.rate_limit import RateLimiter
 from app.security.tokens import TokenService
 from app.settings import Settings, get_settings
 
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_garbage_collector() -> None:
+    """Fewer, larger young-generation collections, and none over what start-up built.
+
+    A request allocates thousands of short-lived objects; with CPython's default threshold the
+    collector runs every few requests and shows up in tail latency. Objects that live as long as
+    the process (modules, routes, compiled SQL) are frozen out of the collector's view.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -52,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tune_garbage_collector()
         yield
         await committer.close()
         await sequencer.close()

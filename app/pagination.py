@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -81,12 +81,12 @@ class CursorCodec:
         return position
 
 
-def split_page(rows: list[T], limit: int) -> tuple[list[T], T | None]:
+def split_page(rows: Sequence[T], limit: int) -> tuple[list[T], T | None]:
     """Rows fetched with `limit + 1` → the page, and its last item when more rows follow."""
     if len(rows) > limit:
-        page = rows[:limit]
+        page = list(rows[:limit])
         return page, page[-1]
-    return rows, None
+    return list(rows), None
 
 
 class _Created(Protocol):

@@ -7,7 +7,8 @@ Every HTTP request passes through `RequestPipeline` (a pure ASGI middleware):
 3. for requests to `/api/v1` and `/oauth/token`, the access-log entries are built from what the
    route reported and committed — in the request's own write transaction when it succeeded
    (the write and its entries commit together or not at all), otherwise through the group
-   committer;
+   committer. In that same transaction the caller's client is checked: a revoked client's
+   request commits nothing and is answered 401 (app/security/client_status.py);
 4. only then is the response sent. If the entries cannot be committed, the held-back response
    is dropped and the caller gets 503 instead: no data leaves without its log entry.
 
@@ -24,18 +25,20 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit import journal
-from app.audit.entries import build_entries
+from app.audit.entries import as_revoked, build_entries
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
 from app.context import SCOPE_KEY, RequestContext, choose_request_id
 from app.db import Database, is_database_unavailable
-from app.errors import PayloadTooLarge, ServiceUnavailable, problem_response, render_app_error
+from app.errors import InvalidToken, PayloadTooLarge, ServiceUnavailable, problem_response, render_app_error
 from app.models.base import utcnow
 from app.observability import RequestObserver
+from app.security.client_status import rejected_clients
 
 logger = logging.getLogger("samhandling.pipeline")
 
 AUDITED_PREFIXES = ("/api/v1/", "/oauth/token")
+REVOKED = "The access token's client is revoked or unknown."
 
 
 def is_audited(path: str) -> bool:
@@ -191,6 +194,7 @@ class RequestPipeline:
         template, action = route_of(scope)
         entries = build_entries(context, status_code=held.status, route=template, action=action, at=utcnow())
         session = context.write_session
+        caller = None if context.client_verified else context.caller
         try:
             if session is not None and held.status < 400:
                 claim = context.extra.get("idempotency_claim")
@@ -203,13 +207,19 @@ class RequestPipeline:
             return self._hold_unexpected(error, context)
         try:
             if session is not None and held.status < 400:
-                await journal.append(await session.connection(), entries)
+                connection = await session.connection()
+                if caller is not None and await rejected_clients(connection, [caller]):
+                    await _close_sessions(context)  # the client was revoked: nothing commits
+                    await self.committer.append(as_revoked(entries))
+                    return _hold(render_app_error(InvalidToken(REVOKED), context.request_id))
+                await journal.append(connection, entries)
                 await session.commit()
                 await _close_sessions(context)
                 self.sequencer.nudge()
             else:
                 await _close_sessions(context)
-                await self.committer.append(entries)
+                if not await self.committer.append(entries, caller):
+                    return _hold(render_app_error(InvalidToken(REVOKED), context.request_id))
         except Exception as error:  # whatever stops the entry from committing stops the request
             await _close_sessions(context)
             logger.error("request %s: access-log entry not committed: %r", context.request_id, error)
@@ -228,11 +238,12 @@ def _hold(response: Any) -> _HeldResponse:
 
 
 async def _close_sessions(context: RequestContext) -> None:
-    for session in (context.write_session, context.read_session):
-        if session is not None:
+    for resource in (context.write_session, context.read_session, context.read_connection):
+        if resource is not None:
             try:
-                await session.close()
+                await resource.close()
             except Exception as error:  # a broken connection must not turn into a 500
                 logger.warning("request %s: closing a session failed: %s", context.request_id, error)
     context.write_session = None
     context.read_session = None
+    context.read_connection = None

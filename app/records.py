@@ -9,18 +9,30 @@ so the refusal appears in that child's access report.
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 from sqlmodel import SQLModel
 
 from app.context import RequestContext
 from app.errors import NotFound
-from app.models.base import table_of, utcnow
+from app.models.base import table_of
 from app.observability import ACCESS_DENIALS
-from app.security.access import rule_for
+from app.security.access import caller_parameters, caller_rule
 
 M = TypeVar("M", bound=SQLModel)
+
+
+@lru_cache(maxsize=32)
+def _record_with_visibility(model: type[SQLModel], resource_type: str, for_update: bool) -> Any:
+    """SELECT the record and whether the caller may see it — built once, reused by every request."""
+    table = table_of(model)
+    visible = caller_rule(resource_type).label("visible")
+    by_id = table.c.id == bindparam("record_id", type_=Uuid())
+    if for_update:
+        return select(model, visible).where(by_id).with_for_update(of=table)
+    return select(table, visible).where(by_id)
 
 
 async def fetch_visible(
@@ -34,18 +46,18 @@ async def fetch_visible(
     """The record when the caller may see it; otherwise 404, indistinguishable from "no such"."""
     caller = context.caller
     assert caller is not None, "fetch_visible runs behind GuardedRoute"
-    table = table_of(model)
-    visible = rule_for(resource_type, caller.agency_id, utcnow()).label("visible")
-    statement: Any = select(model, visible).where(table.c.id == record_id)
-    if for_update:
-        statement = statement.with_for_update(of=table)
-    row = (await context.session().execute(statement)).first()
+    statement = _record_with_visibility(model, resource_type, for_update)
+    parameters = {**caller_parameters(caller.agency_id), "record_id": record_id}
+    if for_update:  # an ORM object, to be changed and flushed by the service
+        row = (await context.session().execute(statement, parameters)).first()
+    else:  # a plain row: reads skip the ORM session (the row reads like the model)
+        row = (await (await context.connection()).execute(statement, parameters)).first()
     if row is None:
         context.audit(resource_type, record_id)
         raise NotFound(f"There is no {resource_type} {record_id}.")
-    record, is_visible = row
+    record, is_visible = (row[0], row[1]) if for_update else (row, row.visible)
     context.audit(resource_type, record_id, record.child_id)
     if not is_visible:
         ACCESS_DENIALS.labels(resource_type).inc()
         raise NotFound(f"There is no {resource_type} {record_id}.")
-    return record
+    return cast(M, record)  # for reads, a row with the model's columns (attribute access alike)

@@ -56,3 +56,8 @@ def build_entries(
         }
         for fact in facts
     ]
+
+
+def as_revoked(entries: list[dict[str, Any]] | Any) -> list[dict[str, Any]]:
+    """The entries of a request whose client turned out revoked: 401, denied."""
+    return [{**entry, "status_code": 401, "outcome": "denied"} for entry in entries]

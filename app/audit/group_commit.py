@@ -13,18 +13,26 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import journal
+from app.audit.entries import as_revoked
+from app.security.caller import Caller
+from app.security.client_status import rejected_clients
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_ENTRIES = 2000
 
 
-_Waiter = tuple[Sequence[dict[str, Any]], "asyncio.Future[None]"]
+@dataclass(slots=True)
+class _Waiter:
+    entries: Sequence[dict[str, Any]]
+    caller: Caller | None
+    future: asyncio.Future[bool]
 
 
 class LogUnavailable(Exception):
@@ -41,19 +49,23 @@ class GroupCommitter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
 
-    async def append(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Return once `entries` are committed; raise LogUnavailable if they cannot be."""
+    async def append(self, entries: Sequence[dict[str, Any]], caller: Caller | None = None) -> bool:
+        """Return once `entries` are committed; raise LogUnavailable if they cannot be.
+
+        With a caller, its client is checked in the same transaction: False means the client is
+        revoked (or unknown), and the entries were committed as 401 denials instead.
+        """
         if not entries:
-            return
+            return True
         if self._closing:
             raise LogUnavailable("the log appender is shutting down")
         loop = asyncio.get_running_loop()
         self._ensure_running(loop)
-        future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((entries, future))
+        waiter = _Waiter(entries, caller, loop.create_future())
+        self._pending.append(waiter)
         assert self._wake is not None
         self._wake.set()
-        await future
+        return await waiter.future
 
     def _ensure_running(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._task is not None and self._loop is loop and not self._task.done():
@@ -76,26 +88,30 @@ class GroupCommitter:
     def _take_batch(self) -> list[_Waiter]:
         batch: list[_Waiter] = []
         size = 0
-        while self._pending and (not batch or size + len(self._pending[0][0]) <= MAX_BATCH_ENTRIES):
+        while self._pending and (not batch or size + len(self._pending[0].entries) <= MAX_BATCH_ENTRIES):
             item = self._pending.popleft()
             batch.append(item)
-            size += len(item[0])
+            size += len(item.entries)
         return batch
 
     async def _commit(self, batch: list[_Waiter]) -> None:
-        entries = [entry for item_entries, _ in batch for entry in item_entries]
         try:
             async with self._engine.begin() as connection:
+                rejected = await rejected_clients(connection, [item.caller for item in batch if item.caller])
+                entries: list[dict[str, Any]] = []
+                for item in batch:
+                    refused = item.caller is not None and item.caller.client_id in rejected
+                    entries.extend(as_revoked(item.entries) if refused else item.entries)
                 await journal.append(connection, entries)
         except Exception as error:  # every waiter learns that its entries are not committed
-            logger.error("access log append failed for %d entries: %s", len(entries), error)
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(LogUnavailable(str(error)))
+            logger.error("access log append failed for a batch of %d requests: %s", len(batch), error)
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(LogUnavailable(str(error)))
             return
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
+        for item in batch:
+            if not item.future.done():
+                item.future.set_result(item.caller is None or item.caller.client_id not in rejected)
         self._on_commit()
 
     async def close(self) -> None:

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.models.audit import AccessLogEntry
 from app.models.base import table_of
 
-_log = table_of(AccessLogEntry)
+_INSERT = insert(table_of(AccessLogEntry))
 
 
 async def append(connection: AsyncConnection, entries: Sequence[dict[str, Any]]) -> None:
     """Insert `entries` in the connection's open transaction."""
     if entries:
-        await connection.execute(insert(_log), list(entries))
+        await connection.execute(_INSERT, list(entries))

@@ -12,12 +12,13 @@ recomputed, is found too).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select, tuple_
 
-from app.audit.chain import entry_hash, format_at
+from app.audit.chain import format_at, values_hash
 from app.audit.checkpoints import (
     Checkpoint,
     load_checkpoints,
@@ -63,11 +64,6 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
     head = connection.execute(select(_head).where(_head.c.id == 1)).one()
     checkpoints = load_checkpoints(connection)
     walked, last_seq, last_hash, checked = 0, 0, GENESIS_HASH, 0
-    links = (
-        select(_chain.c.seq, _chain.c.prev_hash, _chain.c.hash, _log)
-        .select_from(_chain.outerjoin(_log, _log.c.id == _chain.c.entry_id))
-        .order_by(_chain.c.seq)
-    )
 
     def broken(seq: int, reason: str) -> VerificationResult:
         return VerificationResult(
@@ -81,19 +77,18 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
             seconds=time.perf_counter() - started,
         )
 
-    rows = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(links)
-    for row in rows.mappings():
+    for row in _canonical_rows(connection):
         walked += 1
-        seq = row["seq"]
+        seq = row[0]
         if seq != last_seq + 1:
             return broken(last_seq + 1, f"entry {last_seq + 1} of the chain is missing")
-        if row["id"] is None:
+        if not row[-1]:
             return broken(seq, "the entry this link names is missing")
-        if row["prev_hash"] != last_hash:
+        if row[16] != last_hash:
             return broken(seq, "prev_hash does not match the previous entry's hash")
-        if entry_hash(row) != row["hash"]:
+        if values_hash(row[:17]) != row[17]:
             return broken(seq, "the entry's content does not match its hash")
-        last_seq, last_hash = seq, row["hash"]
+        last_seq, last_hash = seq, row[17]
         checkpoint = checkpoints.get(seq)
         if checkpoint is not None:
             problem = _checkpoint_problem(keys, checkpoint, last_hash)
@@ -122,6 +117,48 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
         checkpoints_verified=checked,
         seconds=time.perf_counter() - started,
     )
+
+
+# The links in chain order, each with its entry's fields already in their canonical text form
+# (HASHED_FIELDS order, then the link's hash and whether the entry exists): formatting times and
+# ids in the database, and reading plain tuples, is what lets a walk cover millions of entries.
+_CANONICAL_COLUMNS = {
+    "postgresql": (
+        "to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+        "e.child_id::text",
+    ),
+    "sqlite": (
+        "replace(e.at, ' ', 'T') || 'Z'",
+        "lower(substr(e.child_id, 1, 8) || '-' || substr(e.child_id, 9, 4) || '-' || substr(e.child_id, 13, 4)"
+        " || '-' || substr(e.child_id, 17, 4) || '-' || substr(e.child_id, 21))",
+    ),
+}
+
+
+def _canonical_links_sql(dialect: str) -> str:
+    at, child_id = _CANONICAL_COLUMNS[dialect]
+    return (
+        f"SELECT c.seq, {at}, e.request_id, e.client_id, e.agency_id, e.role, e.action, e.resource_type, "
+        f"e.resource_id, {child_id}, e.method, e.route, e.status_code, e.outcome, e.jti, e.purpose_of_use, "
+        "c.prev_hash, c.hash, e.id IS NOT NULL "
+        "FROM access_log_chain c LEFT JOIN access_log e ON e.id = c.entry_id ORDER BY c.seq"
+    )
+
+
+def _canonical_rows(connection: Connection) -> Iterator[tuple[Any, ...]]:
+    """Stream the links with the driver's own cursor (a server-side one on PostgreSQL)."""
+    dialect = connection.dialect.name
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor(name="samhandling_verify") if dialect == "postgresql" else raw.cursor()
+    try:
+        if dialect == "postgresql":
+            cursor.itersize = BATCH_ROWS
+        cursor.execute(_canonical_links_sql(dialect))
+        while batch := cursor.fetchmany(BATCH_ROWS):
+            yield from batch
+    finally:
+        cursor.close()
 
 
 def _checkpoint_problem(keys: KeyRing | None, checkpoint: Checkpoint, recomputed_hash: str) -> str | None:

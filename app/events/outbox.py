@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import insert, literal, select, true
+from sqlalchemy import BigInteger, Uuid, bindparam, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.agency import Agency
 from app.models.base import new_id, table_of, utcnow
 from app.models.event import Event, EventRecipient
-from app.security.access import rule_for, table_for
+from app.security.access import NOW, rule_for, table_for
 
 
 class EventType(StrEnum):
@@ -38,6 +40,25 @@ _recipients = table_of(EventRecipient)
 _agencies = table_of(Agency)
 
 
+_INSERT_EVENT = insert(_events).returning(_events.c.id)
+
+
+@lru_cache(maxsize=8)
+def _insert_recipients(resource_type: str) -> Any:
+    """INSERT the agencies that may see the record now — built once per record type."""
+    records = table_for(resource_type)
+    # Every agency, paired with the one record (a deliberate cross join), kept when the rule holds.
+    who_may_see = (
+        select(bindparam("event_pk", type_=BigInteger()), _agencies.c.id)
+        .select_from(records.join(_agencies, true()))
+        .where(
+            records.c.id == bindparam("record_id", type_=Uuid()),
+            rule_for(resource_type, _agencies.c.id, NOW),
+        )
+    )
+    return insert(_recipients).from_select(["event_pk", "agency_id"], who_may_see)
+
+
 async def publish(
     session: AsyncSession,
     event_type: EventType,
@@ -50,27 +71,22 @@ async def publish(
     """Store the event and its recipients in the session's transaction; returns the event id."""
     now = utcnow()
     event_id = new_id()
+    connection = await session.connection()
     event_pk = (
-        await session.execute(
-            insert(_events)
-            .values(
-                event_id=event_id,
-                type=event_type.value,
-                occurred_at=now,
-                record_type=resource_type,
-                record_id=record_id,
-                child_id=child_id,
-                actor_agency_id=actor_agency_id,
-            )
-            .returning(_events.c.id)
+        await connection.execute(
+            _INSERT_EVENT,
+            {
+                "event_id": event_id,
+                "type": event_type.value,
+                "occurred_at": now,
+                "record_type": resource_type,
+                "record_id": record_id,
+                "child_id": child_id,
+                "actor_agency_id": actor_agency_id,
+            },
         )
     ).scalar_one()
-    records = table_for(resource_type)
-    # Every agency, paired with the one record (a deliberate cross join), kept when the rule holds.
-    who_may_see = (
-        select(literal(event_pk), _agencies.c.id)
-        .select_from(records.join(_agencies, true()))
-        .where(records.c.id == record_id, rule_for(resource_type, _agencies.c.id, now))
+    await connection.execute(
+        _insert_recipients(resource_type), {"event_pk": event_pk, "record_id": record_id, "now": now}
     )
-    await session.execute(insert(_recipients).from_select(["event_pk", "agency_id"], who_may_see))
     return event_id

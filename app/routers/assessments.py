@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Response, Security
+from sqlalchemy import Row
 
 from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.errors import NotFound
@@ -34,7 +35,7 @@ AssessmentsReader = Annotated[Caller, Security(current_caller, scopes=["assessme
 AssessmentsWriter = Annotated[Caller, Security(current_caller, scopes=["assessments:write"])]
 
 
-def _public(assessment: Assessment) -> AssessmentPublic:
+def _public(assessment: Assessment | Row[Any]) -> AssessmentPublic:
     return AssessmentPublic.model_validate(assessment, from_attributes=True)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header, Response, Security
+from sqlalchemy import Row
 
 from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.etag import check_if_match, etag_of, require_if_match
@@ -35,7 +36,7 @@ ConcernsWriter = Annotated[Caller, Security(current_caller, scopes=["concerns:wr
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag you read; required (428 without it).")]
 
 
-def _public(concern: Concern) -> ConcernPublic:
+def _public(concern: Concern | Row[Any]) -> ConcernPublic:
     return ConcernPublic.model_validate(concern, from_attributes=True)
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Table, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, false, or_, select
 
 from app.models.assessment import Assessment
-from app.models.base import table_of
+from app.models.base import UTCDateTime, table_of, utcnow
 from app.models.concern import Concern
 from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
 from app.models.team import Team
@@ -44,7 +44,10 @@ _COVERS = {
 }
 
 
-def consent_is_active(now: datetime) -> ColumnElement[bool]:
+Moment = datetime | ColumnElement[datetime]
+
+
+def consent_is_active(now: Moment) -> ColumnElement[bool]:
     return and_(
         _consents.c.valid_from <= now,
         _consents.c.valid_until > now,
@@ -60,7 +63,7 @@ def consent_links(
     agency_id: AgencyRef,
     other_agency_id: ColumnElement[object] | object,
     record_type: RecordType,
-    now: datetime,
+    now: Moment,
 ) -> ColumnElement[bool]:
     """An active consent for the child names both agencies and covers this kind of record."""
     caller_party = _parties.alias("caller_party")
@@ -82,7 +85,7 @@ def consent_links(
     )
 
 
-def visible_to(agency_id: AgencyRef, record_type: RecordType, records: Table, now: datetime) -> ColumnElement[bool]:
+def visible_to(agency_id: AgencyRef, record_type: RecordType, records: Table, now: Moment) -> ColumnElement[bool]:
     """The rule for a table of child records with `agency_id` and `child_id` columns."""
     reported_to = records.c.report_to_agency_id == agency_id if "report_to_agency_id" in records.c else false()
     return or_(
@@ -105,7 +108,7 @@ _RECORD_TABLES: dict[str, tuple[Table, RecordType]] = {
 }
 
 
-def rule_for(resource_type: str, agency_id: AgencyRef, now: datetime) -> ColumnElement[bool]:
+def rule_for(resource_type: str, agency_id: AgencyRef, now: Moment) -> ColumnElement[bool]:
     """The access rule for one kind of child record, as a condition on its table.
 
     `agency_id` is the caller's agency, or a column of agencies (who may see it: event recipients).
@@ -114,6 +117,25 @@ def rule_for(resource_type: str, agency_id: AgencyRef, now: datetime) -> ColumnE
         return consent_visible_to(agency_id, _consents)
     table, record_type = _RECORD_TABLES[resource_type]
     return visible_to(agency_id, record_type, table, now)
+
+
+# The rule for "the caller", built once per record type with bound parameters: composing these
+# SQL expressions (aliases, subqueries) costs more than running them, so requests reuse them and
+# pass only the values (see caller_parameters).
+CALLER_AGENCY = bindparam("caller_agency", type_=String())
+NOW = bindparam("now", type_=UTCDateTime())
+_CALLER_RULES = {
+    resource_type: rule_for(resource_type, CALLER_AGENCY, NOW) for resource_type in ("consent", *_RECORD_TABLES)
+}
+
+
+def caller_rule(resource_type: str) -> ColumnElement[bool]:
+    """The rule for the caller (bound parameters `caller_agency` and `now`), prebuilt."""
+    return _CALLER_RULES[resource_type]
+
+
+def caller_parameters(agency_id: str) -> dict[str, object]:
+    return {"caller_agency": agency_id, "now": utcnow()}
 
 
 def table_for(resource_type: str) -> Table:

@@ -20,12 +20,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2, SecurityScopes
-from sqlalchemy import select
 
-from app.context import RequestContext, get_context
+from app.context import get_context
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
-from app.models.agency import Client
-from app.models.base import table_of
 from app.security.caller import Caller
 from app.security.rate_limit import RateLimiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
@@ -39,7 +36,6 @@ oauth2_scheme = OAuth2(
 )
 
 _PURPOSE_OF_USE = re.compile(r"^[\w .,:;/()'+-]{1,200}$")
-_clients = table_of(Client)
 
 
 async def current_caller(
@@ -65,27 +61,18 @@ def required_scopes(dependant: Dependant) -> frozenset[str] | None:
 
 
 class Authenticator:
-    """Token → caller, with the client's status checked on every request (revocation is instant)."""
+    """Token → caller. The client's status is checked where the request's log entries commit
+    (app/security/client_status.py), so a revoked client is refused even mid-request."""
 
     def __init__(self, tokens: TokenService, limiter: RateLimiter) -> None:
         self.tokens = tokens
         self.limiter = limiter
 
-    async def authenticate(self, request: Request, context: RequestContext) -> Caller:
-        token = _bearer_token(request)
+    def authenticate(self, request: Request) -> Caller:
         try:
-            caller = self.tokens.verify(token)
+            return self.tokens.verify(_bearer_token(request))
         except TokenRejected as rejection:
             raise InvalidToken(f"The access token is not valid: {rejection}.") from rejection
-        session = context.session()
-        row = (
-            await session.execute(
-                select(_clients.c.agency_id, _clients.c.revoked_at).where(_clients.c.client_id == caller.client_id)
-            )
-        ).first()
-        if row is None or row.revoked_at is not None or row.agency_id != caller.agency_id:
-            raise InvalidToken("The access token's client is revoked or unknown.")
-        return caller
 
     def check_rate(self, caller: Caller) -> None:
         wait = self.limiter.acquire(caller.client_id)
@@ -143,7 +130,7 @@ class GuardedRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             context = get_context(request)
             authenticator: Authenticator = request.app.state.authenticator
-            caller = await authenticator.authenticate(request, context)
+            caller = authenticator.authenticate(request)
             context.caller = caller
             if not caller.has_scopes(needed):
                 raise InsufficientScope(needed)

@@ -17,6 +17,7 @@ from app.security.keys import KeyRing
 
 TOKEN_TYPE = "at+jwt"
 LEEWAY_SECONDS = 30
+VERIFIED_CACHE_SIZE = 10_000
 _REQUIRED_CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "scope", "client_id", "agency_id", "role")
 
 
@@ -50,6 +51,7 @@ class TokenService:
         self.audience = audience
         self.ttl_seconds = ttl_seconds
         self._clock = clock
+        self._verified: dict[str, tuple[Caller, float]] = {}
 
     @property
     def keys(self) -> KeyRing:
@@ -82,7 +84,26 @@ class TokenService:
         return IssuedToken(access_token=token, expires_in=self.ttl_seconds, scope=scopes, jti=jti)
 
     def verify(self, token: str) -> Caller:
-        """The caller a token speaks for, or TokenRejected. Never trusts the token's own `alg`."""
+        """The caller a token speaks for, or TokenRejected. Never trusts the token's own `alg`.
+
+        A token whose signature and claims were checked once is remembered until it expires:
+        the result cannot change (revocation is checked elsewhere, on every request), and an
+        RSA verification and two JSON parses per request are the largest cost of a read.
+        """
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            caller, expires = remembered
+            if self._clock() <= expires + LEEWAY_SECONDS:
+                return caller
+            del self._verified[token]
+            raise TokenRejected("the token has expired")
+        caller, expires = self._verify_uncached(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # the oldest
+        self._verified[token] = (caller, expires)
+        return caller
+
+    def _verify_uncached(self, token: str) -> tuple[Caller, float]:
         try:
             header = jwt.get_unverified_header(token)
             keys = self.keys
@@ -110,7 +131,7 @@ class TokenService:
             raise TokenRejected(_describe(error)) from error
         except (ValueError, TypeError, KeyError) as error:
             raise TokenRejected("the token is malformed") from error
-        return _caller_from(claims)
+        return _caller_from(claims), float(claims["exp"])
 
 
 def _describe(error: JOSEError) -> str:

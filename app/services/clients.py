@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +17,17 @@ from app.models.agency import Agency, Client
 from app.models.base import utcnow
 from app.security.scopes import scopes_for
 from app.security.secrets import hash_secret, new_client_id, new_client_secret, verify_secret
+
+# argon2 is memory-hard by design (19 MiB a hash): run at most as many at once as there are
+# cores, so a burst of token requests queues instead of multiplying memory and thrashing CPUs.
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _hashing_slots() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    if loop not in _SLOTS:
+        _SLOTS[loop] = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
+    return _SLOTS[loop]
 
 
 @dataclass(frozen=True)
@@ -32,7 +46,7 @@ async def create_client(session: AsyncSession, *, agency_id: str, role: str, nam
     if agency is None:
         raise unprocessable(["body", "agency_id"], f"there is no agency {agency_id!r}")
     secret = new_client_secret()
-    secret_hash = await anyio.to_thread.run_sync(hash_secret, secret)
+    secret_hash = await anyio.to_thread.run_sync(hash_secret, secret, limiter=_hashing_slots())
     client = Client(client_id=new_client_id(), secret_hash=secret_hash, agency_id=agency_id, role=role, name=name)
     session.add(client)
     await session.flush()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, unprocessable
@@ -16,7 +18,7 @@ from app.models.base import table_of, utcnow
 from app.models.concern import Concern
 from app.schemas.concern import ConcernCreate, ConcernStatusChange
 from app.schemas.domain import CONCERN_TRANSITIONS, ConcernStatus
-from app.security.access import rule_for
+from app.security.access import caller_parameters, caller_rule
 from app.security.caller import Caller
 from app.security.scopes import AgencyKind
 from app.services.children import require_child
@@ -90,13 +92,10 @@ async def list_concerns(
     filters: ConcernFilters,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[Concern]:
+) -> Sequence[Row[Any]]:
     """The caller's visible concerns, oldest first, filtered in the query (never after loading)."""
     statement = (
-        select(Concern)
-        .where(rule_for("concern", caller.agency_id, utcnow()))
-        .order_by(_concerns.c.created_at, _concerns.c.id)
-        .limit(limit)
+        select(_concerns).where(caller_rule("concern")).order_by(_concerns.c.created_at, _concerns.c.id).limit(limit)
     )
     if filters.child_id is not None:
         statement = statement.where(_concerns.c.child_id == filters.child_id)
@@ -112,7 +111,8 @@ async def list_concerns(
                 (_concerns.c.created_at == created_at) & (_concerns.c.id > concern_id),
             )
         )
-    return list((await session.execute(statement)).scalars().all())
+    # Plain rows (they read like the model): a page of ORM objects costs more than its query.
+    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
 
 
 def ensure_may_change_status(caller: Caller, concern: Concern) -> None:

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,7 @@ from app.models.base import table_of, utcnow
 from app.models.team import CLOSED, OPEN, Team, TeamMember
 from app.schemas.domain import TeamRole
 from app.schemas.team import MemberCreate, TeamCreate
-from app.security.access import RecordType, consent_links, rule_for
+from app.security.access import RecordType, caller_parameters, caller_rule, consent_links
 from app.security.caller import Caller
 from app.services.children import require_child
 
@@ -28,7 +29,7 @@ _members = table_of(TeamMember)
 
 @dataclass(frozen=True)
 class TeamView:
-    team: Team
+    team: Team | Row[Any]
     members: list[TeamMember]
 
 
@@ -55,7 +56,7 @@ async def _publish(session: AsyncSession, event_type: EventType, team: Team, cal
     )
 
 
-async def views_of(session: AsyncSession, teams: Sequence[Team]) -> list[TeamView]:
+async def views_of(session: AsyncSession, teams: Sequence[Team | Row[Any]]) -> list[TeamView]:
     ids = [team.id for team in teams]
     members: dict[uuid.UUID, list[TeamMember]] = {team_id: [] for team_id in ids}
     if ids:
@@ -73,13 +74,8 @@ async def list_teams(
     child_id: uuid.UUID | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[Team]:
-    statement = (
-        select(Team)
-        .where(rule_for("team", caller.agency_id, utcnow()))
-        .order_by(_teams.c.created_at, _teams.c.id)
-        .limit(limit)
-    )
+) -> Sequence[Row[Any]]:
+    statement = select(_teams).where(caller_rule("team")).order_by(_teams.c.created_at, _teams.c.id).limit(limit)
     if child_id is not None:
         statement = statement.where(_teams.c.child_id == child_id)
     if after is not None:
@@ -87,7 +83,8 @@ async def list_teams(
         statement = statement.where(
             or_(_teams.c.created_at > created_at, (_teams.c.created_at == created_at) & (_teams.c.id > team_id))
         )
-    return list((await session.execute(statement)).scalars().all())
+    # Plain rows (they read like the model): a page of ORM objects costs more than its query.
+    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
 
 
 async def ensure_may_manage(session: AsyncSession, caller: Caller, team: Team) -> None:

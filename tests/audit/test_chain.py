@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from app.audit.chain import HASHED_FIELDS, canonical_bytes, entry_hash
+from app.audit.chain import HASHED_FIELDS, canonical_bytes, canonical_values, entry_hash
 from tests.support import World
 
 
 def stdlib_canonical(entry: dict) -> bytes:
-    fields = {name: entry[name] for name in HASHED_FIELDS}
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps([entry[name] for name in HASHED_FIELDS], separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def test_canonical_form_matches_the_documented_stdlib_recipe() -> None:
@@ -39,7 +38,7 @@ def test_canonical_form_matches_the_documented_stdlib_recipe() -> None:
         "prev_hash": "0" * 64,
     }
     as_api_shows_it = entry | {"at": "2026-11-22T08:30:00.000000Z", "child_id": str(uuid.UUID(int=9))}
-    assert canonical_bytes(entry) == stdlib_canonical(as_api_shows_it)
+    assert canonical_bytes(canonical_values(entry)) == stdlib_canonical(as_api_shows_it)
     assert entry_hash(entry) == hashlib.sha256(stdlib_canonical(as_api_shows_it)).hexdigest()
 
 
@@ -47,10 +46,8 @@ def auditor_check(entries: list[dict]) -> int | None:
     """The README's recipe, with nothing but the standard library: first broken seq or None."""
     previous = "0" * 64
     for expected_seq, entry in enumerate(entries, start=1):
-        fields = {name: entry[name] for name in HASHED_FIELDS}
-        digest = hashlib.sha256(
-            json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        ).hexdigest()
+        values = [entry[name] for name in HASHED_FIELDS]
+        digest = hashlib.sha256(json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
         if entry["seq"] != expected_seq or entry["prev_hash"] != previous or entry["hash"] != digest:
             return expected_seq
         previous = entry["hash"]

@@ -1,0 +1,347 @@
+"""The benchmark: the audited API against the bare server, measured in the same run.
+
+Sets everything up from scratch on PostgreSQL — a fresh database, migrations, agencies, clients,
+children, consents, concerns — starts `samhandling serve --workers N`, drives it with `wrk` from
+outside the server process and prints a table: requests/s, p50, p99 and the ratio to the bare
+baseline (`GET /healthz` on the same server, measured at the start and the end of the run).
+
+Usage: bench/run.sh [--seconds 6] [--connections 32] [--workers 2] [--output bench/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from app.audit.verify import run_verification  # noqa: E402
+from app.db import create_sync_engine  # noqa: E402
+from app.events.secret_box import ensure_secrets_key  # noqa: E402
+from app.migrations_runner import upgrade  # noqa: E402
+from app.security.keys import KeyRing, ensure_signing_key  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from bench.seed import seed_identities, seed_log, seed_records  # noqa: E402
+from tests.server import Server, server_env  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    total: int
+
+
+def _ms(value: str) -> float:
+    match = re.match(r"([\d.]+)([a-z]+)", value)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {value!r}")
+    number, unit = match.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int, env: dict[str, str], name: str) -> Result:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, cwd=OUT).stdout
+    if "Requests/sec" not in output or "50%" not in output:
+        raise RuntimeError(f"wrk gave no figures for {name}:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Result(name, rps, p50, p99, int(non_2xx_match.group(1)) if non_2xx_match else 0, total)
+
+
+LUA = {
+    "healthz": 'request = function() return wrk.format("GET", "/healthz") end',
+    "get": """
+local ids = {}
+for line in io.lines("concern_ids.txt") do ids[#ids + 1] = line end
+local auth = "Bearer " .. os.getenv("TOKEN")
+request = function()
+  return wrk.format("GET", "/api/v1/concerns/" .. ids[math.random(#ids)], {["Authorization"] = auth})
+end
+""",
+    "list": """
+local auth = "Bearer " .. os.getenv("TOKEN")
+request = function()
+  return wrk.format("GET", "/api/v1/concerns?limit=50", {["Authorization"] = auth})
+end
+""",
+    "post": """
+local ids = {}
+for line in io.lines("child_ids.txt") do ids[#ids + 1] = line end
+local auth = "Bearer " .. os.getenv("TOKEN")
+request = function()
+  local body = '{"child_id": "' .. ids[math.random(#ids)] .. '", "areas": ["safe"], ' ..
+    '"description": "Benchmark concern.", "urgency": "routine"}'
+  return wrk.format("POST", "/api/v1/concerns", {["Authorization"] = auth, ["Content-Type"] = "application/json"}, body)
+end
+""",
+    "withdraw": """
+local ids = {}
+for line in io.lines("consent_ids.txt") do ids[#ids + 1] = line end
+local auth = "Bearer " .. os.getenv("TOKEN")
+local next_id = 0
+request = function()
+  next_id = next_id + 1
+  local body = '{"withdrawn_by": {"role": "guardian", "name": "V"}}'
+  return wrk.format("POST", "/api/v1/consents/" .. ids[next_id] .. "/withdraw",
+    {["Authorization"] = auth, ["Content-Type"] = "application/json"}, body)
+end
+""",
+    "token": """
+local auth = "Basic " .. os.getenv("BASIC")
+request = function()
+  return wrk.format("POST", "/oauth/token",
+    {["Authorization"] = auth, ["Content-Type"] = "application/x-www-form-urlencoded"}, "grant_type=client_credentials")
+end
+""",
+}
+
+
+def script(name: str) -> Path:
+    path = OUT / f"{name}.lua"
+    path.write_text(LUA[name])
+    return path
+
+
+def token(url: str, credentials: tuple[str, str]) -> str:
+    response = httpx.post(f"{url}/oauth/token", data={"grant_type": "client_credentials"}, auth=credentials, timeout=60)
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def peak_rss_mb(server: Server) -> list[float]:
+    """VmHWM of each worker process (the children of the uvicorn supervisor)."""
+    assert server.process is not None
+    children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+    peaks = []
+    for pid in children or [str(server.process.pid)]:
+        status = Path(f"/proc/{pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peaks.append(int(match.group(1)) / 1024)
+    return peaks
+
+
+def chain_now(settings: Settings) -> None:
+    from app.audit.sequencer import BATCH_ENTRIES, chain_pending
+
+    engine = create_sync_engine(settings)
+    try:
+        while True:
+            with engine.begin() as connection:
+                if chain_pending(connection, wait=True) < BATCH_ENTRIES:
+                    return
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--large-log", type=int, default=1_000_000)
+    parser.add_argument("--large-concerns", type=int, default=100_000)
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    dsn = psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    key_file, secrets_file = OUT / "signing-key.pem", OUT / "secrets.key"
+    ensure_signing_key(key_file)
+    ensure_secrets_key(secrets_file)
+    settings = Settings(database_url=url, signing_key_file=key_file, secrets_key_file=secrets_file)
+    results: dict[str, Result] = {}
+    notes: list[str] = []
+    try:
+        upgrade(settings)
+        credentials = seed_identities(settings)
+        small_concerns = 10_000
+        children, concern_ids, withdrawable = seed_records(dsn, 2_000, small_concerns, 20_000)
+        chain_now(settings)
+        seed_log(dsn, 10_000, children)
+        (OUT / "concern_ids.txt").write_text("\n".join(map(str, concern_ids)) + "\n")
+        (OUT / "child_ids.txt").write_text("\n".join(map(str, children)) + "\n")
+        (OUT / "consent_ids.txt").write_text("\n".join(map(str, withdrawable)) + "\n")
+
+        def serve(workers: int) -> Server:
+            env = server_env(
+                url,
+                key_file,
+                SAMHANDLING_SECRETS_KEY_FILE=str(secrets_file),
+                SAMHANDLING_RATE_LIMIT_PER_MINUTE="0",
+                SAMHANDLING_TOKEN_TTL="900",
+                SAMHANDLING_DB_POOL_SIZE=str(args.connections // workers + 8),
+                SAMHANDLING_DB_MAX_OVERFLOW="4",
+            )
+            server = Server(env, workers, OUT / f"server-{workers}.log")
+            server.start()
+            return server
+
+        def run(server: Server, label: str, kind: str, env: dict[str, str] | None = None, seconds: int | None = None):
+            if kind not in ("withdraw", "token"):  # warm the pools and caches; a withdrawal cannot be repeated
+                wrk(server.url, script(kind), 2, args.connections, env or {}, "warm-up")
+            result = wrk(server.url, script(kind), seconds or args.seconds, args.connections, env or {}, label)
+            results[label] = result
+            print(f"  {label:<34} {result.rps:>8.0f} req/s  p50 {result.p50_ms:>7.2f} ms  p99 {result.p99_ms:>7.2f} ms")
+            return result
+
+        basic = __import__("base64").b64encode(":".join(credentials["school"]).encode()).decode()
+        print(f"PostgreSQL database {name}; {args.workers} workers; wrk -t1 -c{args.connections} -d{args.seconds}s")
+        server = serve(args.workers)
+        try:
+            social = {"TOKEN": token(server.url, credentials["social"])}
+            health = {"TOKEN": token(server.url, credentials["health"])}
+            school = {"TOKEN": token(server.url, credentials["school"])}
+            run(server, "baseline (start)", "healthz")
+            run(server, "token issuance", "token", {"BASIC": basic})
+            run(server, "GET concern, with consent", "get", social)
+            run(server, "GET concern, denied (404)", "get", health)
+            run(server, "list 50 concerns", "list", school)
+            run(server, "POST concern", "post", school)
+            run(server, "POST consent withdraw", "withdraw", school)
+            run(server, "baseline (end)", "healthz")
+            rss = peak_rss_mb(server)
+            notes.append(f"peak RSS per worker (VmHWM): {', '.join(f'{mb:.0f} MB' for mb in rss)}")
+        finally:
+            server.stop()
+
+        print(f"growing to {args.large_log:,} log entries and {args.large_concerns:,} concerns …")
+        chain_now(settings)
+        _children, more_concerns, _ = seed_records(
+            dsn, 2_000, args.large_concerns - small_concerns, 0, first_serial=len(children)
+        )
+        entries_now = psycopg.connect(dsn).execute("SELECT count(*) FROM access_log").fetchone()[0]
+        seconds = seed_log(dsn, max(0, args.large_log - entries_now), children)
+        notes.append(f"seeded {args.large_log - entries_now:,} chained log entries in {seconds:.0f} s")
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
+            connection.execute("CHECKPOINT")  # write the seeded pages out now, not during the runs
+        time.sleep(5)
+        server = serve(args.workers)
+        try:
+            social = {"TOKEN": token(server.url, credentials["social"])}
+            health = {"TOKEN": token(server.url, credentials["health"])}
+            school = {"TOKEN": token(server.url, credentials["school"])}
+            run(server, "GET concern, with consent @1M", "get", social)
+            run(server, "GET concern, denied (404) @1M", "get", health)
+            run(server, "list 50 concerns @1M", "list", school)
+        finally:
+            server.stop()
+        del more_concerns
+
+        print("verifying the chain …")
+        verification = run_verification(settings, KeyRing.load(key_file), checkpoint=False)
+        assert verification.valid, verification.reason
+        verify_rate = verification.entries / verification.seconds
+        notes.append(f"audit verify: {verification.entries:,} entries in {verification.seconds:.1f} s")
+
+        print("scaling: 1 worker …")
+        server = serve(1)
+        try:
+            social = {"TOKEN": token(server.url, credentials["social"])}
+            run(server, "baseline, 1 worker", "healthz")
+            run(server, "GET concern, with consent, 1 worker", "get", social)
+        finally:
+            server.stop()
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    report = render(results, verify_rate, notes, args)
+    print()
+    print(report)
+    if args.output:
+        args.output.write_text(report)
+        print(f"wrote {args.output}")
+
+
+def render(results: dict[str, Result], verify_rate: float, notes: list[str], args: argparse.Namespace) -> str:
+    baseline = (results["baseline (start)"].rps + results["baseline (end)"].rps) / 2
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    postgres = subprocess.run(["psql", ADMIN_URL, "-Atc", "show server_version"], capture_output=True, text=True)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{commit}`",
+        f"- machine: {os.cpu_count()} cores ({cpu}); PostgreSQL {postgres.stdout.strip()}; "
+        f"Python {platform.python_version()}",
+        f"- server: `samhandling serve --workers {args.workers}`; "
+        f"load: `wrk -t1 -c{args.connections} -d{args.seconds}s`",
+        f"- baseline (`GET /healthz`, same server): {baseline:.0f} req/s (mean of the start and the end of the run)",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to baseline | non-2xx |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for result in results.values():
+        lines.append(
+            f"| {result.name} | {result.rps:.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
+            f"{result.rps / baseline:.2f} | {result.non_2xx} |"
+        )
+    get_small, get_large = results["GET concern, with consent"], results["GET concern, with consent @1M"]
+    list_small, list_large = results["list 50 concerns"], results["list 50 concerns @1M"]
+    one = results["GET concern, with consent, 1 worker"]
+    post = results["POST concern"]
+    targets = [
+        ("audited GET ≥ 20 % of baseline", get_small.rps / baseline, 0.20),
+        ("audited GET p99 ≤ 50 ms", 50 / max(get_small.p99_ms, 1e-9), 1.0),
+        ("POST concern ≥ 10 % of baseline", post.rps / baseline, 0.10),
+        ("GET p50 at 1M within 1.5× of 10k", 1.5 * get_small.p50_ms / get_large.p50_ms, 1.0),
+        ("list p50 at 1M within 1.5× of 10k", 1.5 * list_small.p50_ms / list_large.p50_ms, 1.0),
+        ("2 workers ≥ 1.6× 1 worker (GET)", get_small.rps / one.rps / 1.6, 1.0),
+        ("audit verify ≥ 200 000 entries/s", verify_rate / 200_000, 1.0),
+    ]
+    lines += [
+        "",
+        f"- audit verify: {verify_rate:,.0f} entries/s",
+        f"- GET p50 {get_small.p50_ms:.2f} ms at 10k log entries vs {get_large.p50_ms:.2f} ms at 1M "
+        f"({get_large.p50_ms / get_small.p50_ms:.2f}×); list p50 {list_small.p50_ms:.2f} vs {list_large.p50_ms:.2f} ms "
+        f"({list_large.p50_ms / list_small.p50_ms:.2f}×)",
+        f"- 2 workers vs 1 on the audited GET: {get_small.rps / one.rps:.2f}×",
+        *[f"- {note}" for note in notes],
+        "",
+        "| target | met |",
+        "|---|---|",
+        *[f"| {label} | {'yes' if value >= bar else 'no'} |" for label, value, bar in targets],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make bench`: everything from scratch — PostgreSQL up, wrk installed, a fresh database — then the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+if ! command -v wrk >/dev/null; then
+    apt-get install -y wrk >/dev/null || { echo "FATAL: wrk is needed (apt-get install wrk)" >&2; exit 1; }
+fi
+exec .venv/bin/python bench/bench.py --output bench/RESULTS.md "$@"
