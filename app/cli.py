@@ -29,22 +29,33 @@ def _print_json(value: object) -> None:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
+    from app.events.secret_box import ensure_secrets_key
     from app.migrations_runner import upgrade
     from app.security.keys import ensure_signing_key
 
     settings = get_settings()
     upgrade(settings)
-    created = ensure_signing_key(settings.signing_key_file)
-    logging.getLogger("samhandling.cli").info("migrated; signing key %s", "created" if created else "present")
+    signing = ensure_signing_key(settings.signing_key_file)
+    secrets = ensure_secrets_key(settings.secrets_key_file)
+    logging.getLogger("samhandling.cli").info(
+        "migrated; signing key %s; secrets key %s",
+        "created" if signing else "present",
+        "created" if secrets else "present",
+    )
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = get_settings()
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker process counts for itself; a shared folder lets /metrics sum them all.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="samhandling-metrics-")
+    if settings.metrics_enabled and settings.metrics_port is not None:
+        from app.observability import serve_metrics
+
+        serve_metrics(args.host, settings.metrics_port)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -205,6 +216,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.valid else 1
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import render, seed_demo
+
+    settings = get_settings()
+    clients, created = _run_value(seed_demo(settings))
+    print(render(clients, created, args.base_url or settings.issuer.rstrip("/")))
+    return 0
+
+
+def _run_value(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coroutine)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from app.backup import BackupFailed, backup
+
+    settings = get_settings()
+    try:
+        size = backup(settings, Path(args.path))
+    except BackupFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    _print_json({"backup": str(args.path), "bytes": size, "database": settings.database_url.split(":", 1)[0]})
+    return 0
+
+
 # -- the parser -----------------------------------------------------------------------------
 
 
@@ -254,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="verify the hash chain: exit 0 when intact, 1 otherwise")
     verify.add_argument("--no-checkpoint", action="store_true", help="do not sign and store the verified head")
     verify.set_defaults(handler=cmd_audit_verify)
+
+    demo = commands.add_parser("demo", help="seed a sandbox municipality and print its credentials")
+    demo.add_argument("--base-url", help="where the API answers (default: SAMHANDLING_ISSUER)")
+    demo.set_defaults(handler=cmd_demo)
+
+    backup = commands.add_parser("backup", help="a consistent copy of the database (SQLite file or pg_dump)")
+    backup.add_argument("path", help="the backup file to write (must not exist)")
+    backup.set_defaults(handler=cmd_backup)
 
     keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help="new signing key; the previous one stays in the JWKS").set_defaults(

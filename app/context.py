@@ -51,6 +51,8 @@ class RequestContext:
     claimed_client_id: str | None = None
     # True when the client authenticated with its secret in this very request (the token endpoint).
     client_verified: bool = False
+    # Set when the database failed this request (unreachable, timed out): release, don't reuse.
+    database_failed: bool = False
     purpose_of_use: str | None = None
     facts: list[AuditFact] = field(default_factory=list)
     read_connection: AsyncConnection | None = None

@@ -95,8 +95,21 @@ def _postgres_server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+def _count_pool_use(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
+    from app.observability import DB_POOL_IN_USE, DB_POOL_SIZE
+
+    DB_POOL_SIZE.inc(settings.db_pool_size)
+    event.listen(engine.sync_engine.pool, "checkout", lambda *_: DB_POOL_IN_USE.inc())
+    event.listen(engine.sync_engine.pool, "checkin", lambda *_: DB_POOL_IN_USE.dec())
+    return engine
+
+
 def create_api_engine(settings: Settings) -> AsyncEngine:
     """The engine of one API or worker process."""
+    return _count_pool_use(_create_api_engine(settings), settings)
+
+
+def _create_api_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
@@ -116,7 +129,7 @@ def create_api_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "timeout": settings.db_connect_timeout,
             # The client-side guard for a server that stops answering mid-statement.
-            "command_timeout": settings.db_statement_timeout_ms / 1000 + settings.db_connect_timeout,
+            "command_timeout": settings.db_statement_timeout_ms / 1000,
             "server_settings": _postgres_server_settings(settings),
         },
     )

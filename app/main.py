@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,7 +21,7 @@ from app.observability import RequestObserver, configure_logging
 from app.openapi_doc import install_openapi
 from app.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
 from app.pagination import CursorCodec
-from app.pipeline import RequestPipeline
+from app.pipeline import Lifecycle, RequestPipeline
 from app.routers import (
     access_log,
     agencies,
@@ -28,6 +32,7 @@ from app.routers import (
     consents,
     events,
     health,
+    metrics,
     oauth,
     teams,
 )
@@ -51,6 +56,23 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
+def drain_on_shutdown_signals(lifecycle: Lifecycle) -> None:
+    """On SIGTERM/SIGINT, answer new requests 503 at once, then let the server's own handler
+    (uvicorn's) stop accepting connections and wait for the requests in flight."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # embedded (e.g. a test client): no process signals to take over
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def handler(number: int, frame: FrameType | None, previous: Callable[..., Any] = previous) -> None:
+            lifecycle.draining = True
+            previous(number, frame)
+
+        signal.signal(signum, handler)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -64,9 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ttl_seconds=settings.token_ttl,
     )
 
+    lifecycle = Lifecycle()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tune_garbage_collector()
+        drain_on_shutdown_signals(lifecycle)
         yield
         await committer.close()
         await sequencer.close()
@@ -106,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_log,
     ):
         app.include_router(module.router)
+    if settings.metrics_enabled and settings.metrics_port is None:
+        app.include_router(metrics.router)
     install_openapi(app)
     app.add_middleware(
         RequestPipeline,
@@ -114,5 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sequencer=sequencer,
         max_body_bytes=settings.max_body_bytes,
         observer=RequestObserver(),
+        deadline_seconds=settings.request_deadline_seconds,
+        lifecycle=lifecycle,
     )
     return app

@@ -139,3 +139,15 @@ def metrics_payload() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Metrics on a port of their own (SAMHANDLING_METRICS_PORT), from this process, summing the
+    workers when they share a metrics folder."""
+    from prometheus_client import start_http_server
+
+    registry = REGISTRY
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, addr=host, registry=registry)

@@ -17,6 +17,7 @@ Routes cannot forget to log, and they cannot commit: both happen here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -32,13 +33,14 @@ from app.context import SCOPE_KEY, RequestContext, choose_request_id
 from app.db import Database, is_database_unavailable
 from app.errors import InvalidToken, PayloadTooLarge, ServiceUnavailable, problem_response, render_app_error
 from app.models.base import utcnow
-from app.observability import RequestObserver
+from app.observability import LOG_APPEND_SECONDS, RequestObserver
 from app.security.client_status import rejected_clients
 
 logger = logging.getLogger("samhandling.pipeline")
 
 AUDITED_PREFIXES = ("/api/v1/", "/oauth/token")
 REVOKED = "The access token's client is revoked or unknown."
+FAILED_LOG_ATTEMPT_SECONDS = 0.5
 
 
 def is_audited(path: str) -> bool:
@@ -124,6 +126,8 @@ class RequestPipeline:
         sequencer: Sequencer,
         max_body_bytes: int,
         observer: RequestObserver,
+        deadline_seconds: float,
+        lifecycle: Lifecycle,
     ) -> None:
         self.app = app
         self.database = database
@@ -131,12 +135,17 @@ class RequestPipeline:
         self.sequencer = sequencer
         self.max_body_bytes = max_body_bytes
         self.observer = observer
+        self.deadline_seconds = deadline_seconds
+        self.lifecycle = lifecycle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        if self.lifecycle.draining:  # shutting down: finish what is in flight, take nothing new
+            await _send_draining(send)
+            return
         context = RequestContext(
             request_id=choose_request_id(_header(scope, b"x-request-id")),
             method=scope["method"],
@@ -145,7 +154,7 @@ class RequestPipeline:
         scope[SCOPE_KEY] = context
         held = await self._run_app(scope, receive, context)
         if is_audited(scope["path"]):
-            held = await self._commit_with_log(scope, context, held)
+            held = await self._commit_with_log(scope, context, held, started)
         else:
             await _close_sessions(context)
         held.headers.append((b"x-request-id", context.request_id.encode()))
@@ -177,6 +186,7 @@ class RequestPipeline:
 
     def _hold_unexpected(self, error: Exception, context: RequestContext) -> _HeldResponse:
         if is_database_unavailable(error):
+            context.database_failed = True
             logger.warning("request %s: database unavailable: %s", context.request_id, error)
             return _hold(render_app_error(ServiceUnavailable(), context.request_id))
         logger.exception("request %s failed", context.request_id, exc_info=error)
@@ -190,7 +200,9 @@ class RequestPipeline:
             )
         )
 
-    async def _commit_with_log(self, scope: Scope, context: RequestContext, held: _HeldResponse) -> _HeldResponse:
+    async def _commit_with_log(
+        self, scope: Scope, context: RequestContext, held: _HeldResponse, started: float
+    ) -> _HeldResponse:
         template, action = route_of(scope)
         entries = build_entries(context, status_code=held.status, route=template, action=action, at=utcnow())
         session = context.write_session
@@ -212,13 +224,21 @@ class RequestPipeline:
                     await _close_sessions(context)  # the client was revoked: nothing commits
                     await self.committer.append(as_revoked(entries))
                     return _hold(render_app_error(InvalidToken(REVOKED), context.request_id))
+                committing = time.perf_counter()
                 await journal.append(connection, entries)
                 await session.commit()
+                LOG_APPEND_SECONDS.labels("write").observe(time.perf_counter() - committing)
                 await _close_sessions(context)
                 self.sequencer.nudge()
             else:
                 await _close_sessions(context)
-                if not await self.committer.append(entries, caller):
+                appended = self.committer.append(entries, caller)
+                # A request answers within its deadline (the database timeouts), also when the log
+                # cannot be written: then with 503, and its entry may still commit later — the log
+                # may over-report an access that was refused, never the other way round.
+                remaining = self.deadline_seconds - (time.perf_counter() - started)
+                budget = FAILED_LOG_ATTEMPT_SECONDS if context.database_failed else max(remaining, 0.5)
+                if not await asyncio.wait_for(appended, timeout=budget):
                     return _hold(render_app_error(InvalidToken(REVOKED), context.request_id))
         except Exception as error:  # whatever stops the entry from committing stops the request
             await _close_sessions(context)
@@ -226,6 +246,20 @@ class RequestPipeline:
             unavailable = ServiceUnavailable("The access log could not be written, so nothing was done or returned.")
             return _hold(render_app_error(unavailable, context.request_id))
         return held
+
+
+@dataclass(slots=True)
+class Lifecycle:
+    """Whether the process is shutting down (SIGTERM): new requests then get 503."""
+
+    draining: bool = False
+
+
+async def _send_draining(send: Send) -> None:
+    response = render_app_error(ServiceUnavailable("The service is restarting; retry shortly."), None)
+    headers = [*response.raw_headers, (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
 
 
 def _hold(response: Any) -> _HeldResponse:
@@ -238,12 +272,17 @@ def _hold(response: Any) -> _HeldResponse:
 
 
 async def _close_sessions(context: RequestContext) -> None:
+    """Give the request's connections back — or, after the database failed, throw them away:
+    a rollback on a connection that no longer answers would only wait for its timeout."""
     for resource in (context.write_session, context.read_session, context.read_connection):
         if resource is not None:
             try:
-                await resource.close()
+                if context.database_failed:
+                    await asyncio.wait_for(resource.invalidate(), timeout=FAILED_LOG_ATTEMPT_SECONDS)
+                else:
+                    await resource.close()
             except Exception as error:  # a broken connection must not turn into a 500
-                logger.warning("request %s: closing a session failed: %s", context.request_id, error)
+                logger.warning("request %s: releasing a connection failed: %s", context.request_id, error)
     context.write_session = None
     context.read_session = None
     context.read_connection = None

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def request_deadline_seconds(self) -> float:
+        """How long a request may wait for the database in all: connect, one statement, the pool."""
+        return self.db_connect_timeout + self.db_statement_timeout_ms / 1000 + self.db_pool_timeout
+
+    @property
     def webhook_allowlist_entries(self) -> list[str]:
         return [entry.strip() for entry in self.webhook_allowlist.split(",") if entry.strip()]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import journal
 from app.audit.entries import as_revoked
+from app.observability import LOG_APPEND_BATCH, LOG_APPEND_SECONDS
 from app.security.caller import Caller
 from app.security.client_status import rejected_clients
 
@@ -95,6 +97,7 @@ class GroupCommitter:
         return batch
 
     async def _commit(self, batch: list[_Waiter]) -> None:
+        started = time.perf_counter()
         try:
             async with self._engine.begin() as connection:
                 rejected = await rejected_clients(connection, [item.caller for item in batch if item.caller])
@@ -112,6 +115,8 @@ class GroupCommitter:
         for item in batch:
             if not item.future.done():
                 item.future.set_result(item.caller is None or item.caller.client_id not in rejected)
+        LOG_APPEND_SECONDS.labels("group").observe(time.perf_counter() - started)
+        LOG_APPEND_BATCH.observe(len(entries))
         self._on_commit()
 
     async def close(self) -> None:

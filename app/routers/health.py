@@ -1,15 +1,14 @@
-"""Liveness, readiness and metrics: for the platform, not for integrators; never logged."""
+"""Liveness and readiness: for the platform, not for integrators; never logged."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from app.db import Database
 from app.errors import ServiceUnavailable
-from app.observability import metrics_payload
 
 router = APIRouter(tags=["operations"])
 
@@ -41,18 +40,3 @@ async def readyz(request: Request) -> dict[str, str]:
     if current != expected:
         raise ServiceUnavailable(f"The database schema is at {current}, not at {expected}.")
     return {"status": "ready", "revision": expected}
-
-
-@router.get(
-    "/metrics",
-    operation_id="operations-metrics",
-    summary="Prometheus metrics",
-    response_class=Response,
-    responses={
-        200: {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}
-    },
-)
-async def metrics() -> Response:
-    """Prometheus exposition format: requests, latencies, tokens, denials, the log, the pool."""
-    payload, content_type = metrics_payload()
-    return Response(payload, media_type=content_type)

@@ -171,6 +171,7 @@ async def issue_token(request: Request) -> JSONResponse:
         scopes=scopes,
         jti=issued.jti,
     )
+    context.client_verified = True  # it authenticated with its secret just now
     context.audit("token", issued.jti)
     TOKENS_ISSUED.labels(client.role).inc()
     body = TokenResponse(

@@ -24,11 +24,13 @@ def test_migrate_creates_the_key_with_owner_only_permissions(tmp_path: Path) -> 
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
         "SAMHANDLING_SIGNING_KEY_FILE": str(tmp_path / "keys" / "signing-key.pem"),
+        "SAMHANDLING_SECRETS_KEY_FILE": str(tmp_path / "keys" / "secrets.key"),
         "PATH": "/usr/bin:/bin",
     }
     subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, check=True, capture_output=True)
     key_file = tmp_path / "keys" / "signing-key.pem"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "keys" / "secrets.key").stat().st_mode) == 0o600
     first = key_file.read_bytes()
     subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, check=True, capture_output=True)
     assert key_file.read_bytes() == first  # never replaced once it exists
