@@ -18,8 +18,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, false, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.models.assessment import Assessment
 from app.models.base import UTCDateTime, table_of, utcnow
@@ -124,8 +128,41 @@ def rule_for(resource_type: str, agency_id: AgencyRef, now: Moment) -> ColumnEle
 # pass only the values (see caller_parameters).
 CALLER_AGENCY = bindparam("caller_agency", type_=String())
 NOW = bindparam("now", type_=UTCDateTime())
+
+
+class StatementTime(FunctionElement[datetime]):
+    """ "Now" for the caller's rule: the statement's own start time on PostgreSQL, else `now`.
+
+    Why not the bound `now` everywhere? PostgreSQL plans a prepared statement once and reuses
+    the plan only when that plan looks as cheap as one made for the values at hand. With `now`
+    bound, the planner must guess how many consents a time window admits, so a generic plan of
+    the rule looks costlier than it is, and every execution is planned anew: about 1 ms of
+    planning for 0.05 ms of work (measured: a GET took twice as long at 1 M log entries once the
+    tables had statistics). `statement_timestamp()` is the same instant for practical purposes
+    (the statement starts after the request began), and the planner can estimate with it, so the
+    plan is made once per connection.
+    """
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+    def __init__(self) -> None:
+        super().__init__(NOW)  # the bound `now`, for the dialects that use it
+
+
+@compiles(StatementTime)
+def _statement_time_bound(element: StatementTime, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(StatementTime, "postgresql")
+def _statement_time_postgresql(element: StatementTime, compiler: SQLCompiler, **kw: Any) -> str:
+    return "statement_timestamp()"
+
+
 _CALLER_RULES = {
-    resource_type: rule_for(resource_type, CALLER_AGENCY, NOW) for resource_type in ("consent", *_RECORD_TABLES)
+    resource_type: rule_for(resource_type, CALLER_AGENCY, StatementTime())
+    for resource_type in ("consent", *_RECORD_TABLES)
 }
 
 
