@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.committer = committer
     app.state.sequencer = sequencer
+    app.state.lifecycle = lifecycle
     app.state.head_revision = head_revision()
     app.state.tokens = tokens
     app.state.authenticator = Authenticator(tokens, RateLimiter(settings.rate_limit_per_minute))

@@ -18,6 +18,19 @@ def test_healthz_answers_without_a_token(client: TestClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
+def test_a_draining_process_answers_new_requests_503_and_closes_the_connection(client: TestClient) -> None:
+    client.app.state.lifecycle.draining = True  # what SIGTERM sets (app/main.py)
+    for path in ("/healthz", "/api/v1/concerns"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["connection"] == "close"
+        assert response.headers["retry-after"] == "1"
+        assert "restarting" in response.json()["detail"]
+    client.app.state.lifecycle.draining = False
+    assert client.get("/healthz").status_code == 200
+
+
 def test_readyz_is_ready_on_a_migrated_database(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
