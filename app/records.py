@@ -1,6 +1,7 @@
-"""The one access path for a single child record: load, decide, log, or 404.
+"""The access paths for child records: one record (load, decide, log, or 404) and a page.
 
-Every endpoint that reads or changes one concern, consent, assessment or team loads it here.
+Every endpoint that reads or changes one concern, consent, assessment or team loads it here,
+and every list of them is a page from `visible_page`.
 The access rule (app/security/access.py) is evaluated in the same query as the record, and the
 log learns which record and which child the request was aimed at — also when it is refused,
 so the refusal appears in that child's access report.
@@ -9,17 +10,21 @@ so the refusal appears in that child's access report.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Uuid, bindparam, select
+from sqlalchemy import ColumnElement, Row, Uuid, and_, bindparam, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from app.context import RequestContext
 from app.errors import NotFound
 from app.models.base import table_of
 from app.observability import ACCESS_DENIALS
-from app.security.access import caller_parameters, caller_rule
+from app.security.access import caller_parameters, caller_rule, table_for
+from app.security.caller import Caller
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -61,3 +66,29 @@ async def fetch_visible(
         ACCESS_DENIALS.labels(resource_type).inc()
         raise NotFound(f"There is no {resource_type} {record_id}.")
     return cast(M, record)  # for reads, a row with the model's columns (attribute access alike)
+
+
+async def visible_page(
+    session: AsyncSession,
+    caller: Caller,
+    resource_type: str,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    *conditions: ColumnElement[bool],
+) -> Sequence[Row[Any]]:
+    """The caller's visible records of one kind, oldest first (`created_at`, then `id`), after a
+    cursor's position; the access rule and the filters run in the query, never after loading."""
+    table = table_for(resource_type)
+    statement = (
+        select(table)
+        .where(caller_rule(resource_type), *conditions)
+        .order_by(table.c.created_at, table.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        created_at, record_id = after
+        statement = statement.where(
+            or_(table.c.created_at > created_at, and_(table.c.created_at == created_at, table.c.id > record_id))
+        )
+    # Plain rows (they read like the model): a page of ORM objects costs more than its query.
+    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()

@@ -23,6 +23,7 @@ from app.schemas.agency import AgencyCreate
 from app.services.agencies import create_agency
 from app.services.clients import create_client
 from app.settings import Settings
+from tests.support import personnummer as valid_personnummer
 
 AGENCIES = {
     "school": ("norrskolan", "school"),
@@ -42,12 +43,7 @@ class Seeded:
 def personnummer(serial: int) -> str:
     """A distinct valid number for every serial below 5 000 000."""
     birth = (datetime(2008, 1, 1) + timedelta(days=serial // 1000)).strftime("%Y%m%d")
-    body = f"{birth}{serial % 1000:03d}"
-    total = 0
-    for index, char in enumerate(body[2:]):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return body + str((10 - total % 10) % 10)
+    return valid_personnummer(birth, serial % 1000)
 
 
 def seed_identities(settings: Settings) -> dict[str, tuple[str, str]]:

@@ -6,29 +6,15 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from app.audit.chain import HASHED_FIELDS
 from app.models.audit import AccessLogChainLink, AccessLogEntry
 from app.models.base import table_of
 
 log = table_of(AccessLogEntry)
 chain = table_of(AccessLogChainLink)
 
-PUBLIC_COLUMNS = (
-    "at",
-    "request_id",
-    "client_id",
-    "agency_id",
-    "role",
-    "action",
-    "resource_type",
-    "resource_id",
-    "child_id",
-    "method",
-    "route",
-    "status_code",
-    "outcome",
-    "jti",
-    "purpose_of_use",
-)
+# An entry's own fields: what its hash covers, without the chain's (seq, prev_hash).
+PUBLIC_COLUMNS = tuple(name for name in HASHED_FIELDS if name not in ("seq", "prev_hash"))
 
 
 def chained_entries() -> Select[Any]:

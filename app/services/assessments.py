@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import unprocessable
 from app.events.outbox import EventType, publish
 from app.models.assessment import Assessment
 from app.models.base import table_of, utcnow
+from app.records import visible_page
 from app.schemas.assessment import AssessmentCreate, CompassArea
 from app.schemas.domain import Area, Perspective
 from app.security.access import caller_parameters, caller_rule
@@ -59,24 +60,8 @@ async def list_assessments(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
-    statement = (
-        select(_assessments)
-        .where(caller_rule("assessment"))
-        .order_by(_assessments.c.created_at, _assessments.c.id)
-        .limit(limit)
-    )
-    if child_id is not None:
-        statement = statement.where(_assessments.c.child_id == child_id)
-    if after is not None:
-        created_at, assessment_id = after
-        statement = statement.where(
-            or_(
-                _assessments.c.created_at > created_at,
-                (_assessments.c.created_at == created_at) & (_assessments.c.id > assessment_id),
-            )
-        )
-    # Plain rows (they read like the model): a page of ORM objects costs more than its query.
-    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
+    conditions = [] if child_id is None else [_assessments.c.child_id == child_id]
+    return await visible_page(session, caller, "assessment", after, limit, *conditions)
 
 
 async def compass_of(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, unprocessable
@@ -16,9 +16,9 @@ from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.concern import Concern
+from app.records import visible_page
 from app.schemas.concern import ConcernCreate, ConcernStatusChange
 from app.schemas.domain import CONCERN_TRANSITIONS, ConcernStatus
-from app.security.access import caller_parameters, caller_rule
 from app.security.caller import Caller
 from app.security.scopes import AgencyKind
 from app.services.children import require_child
@@ -94,25 +94,14 @@ async def list_concerns(
     limit: int,
 ) -> Sequence[Row[Any]]:
     """The caller's visible concerns, oldest first, filtered in the query (never after loading)."""
-    statement = (
-        select(_concerns).where(caller_rule("concern")).order_by(_concerns.c.created_at, _concerns.c.id).limit(limit)
-    )
+    conditions = []
     if filters.child_id is not None:
-        statement = statement.where(_concerns.c.child_id == filters.child_id)
+        conditions.append(_concerns.c.child_id == filters.child_id)
     if filters.status is not None:
-        statement = statement.where(_concerns.c.status == filters.status.value)
+        conditions.append(_concerns.c.status == filters.status.value)
     if filters.updated_since is not None:
-        statement = statement.where(_concerns.c.updated_at >= filters.updated_since)
-    if after is not None:
-        created_at, concern_id = after
-        statement = statement.where(
-            or_(
-                _concerns.c.created_at > created_at,
-                (_concerns.c.created_at == created_at) & (_concerns.c.id > concern_id),
-            )
-        )
-    # Plain rows (they read like the model): a page of ORM objects costs more than its query.
-    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
+        conditions.append(_concerns.c.updated_at >= filters.updated_since)
+    return await visible_page(session, caller, "concern", after, limit, *conditions)
 
 
 def ensure_may_change_status(caller: Caller, concern: Concern) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,9 +17,10 @@ from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
+from app.records import visible_page
 from app.schemas.consent import ConsentCreate, ConsentWithdraw
 from app.schemas.domain import ConsentStatus
-from app.security.access import RecordType, caller_parameters, caller_rule
+from app.security.access import RecordType
 from app.security.caller import Caller
 from app.services.children import require_child
 
@@ -137,21 +138,8 @@ async def list_consents(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
-    statement = (
-        select(_consents).where(caller_rule("consent")).order_by(_consents.c.created_at, _consents.c.id).limit(limit)
-    )
-    if child_id is not None:
-        statement = statement.where(_consents.c.child_id == child_id)
-    if after is not None:
-        created_at, consent_id = after
-        statement = statement.where(
-            or_(
-                _consents.c.created_at > created_at,
-                (_consents.c.created_at == created_at) & (_consents.c.id > consent_id),
-            )
-        )
-    # Plain rows (they read like the model): a page of ORM objects costs more than its query.
-    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
+    conditions = [] if child_id is None else [_consents.c.child_id == child_id]
+    return await visible_page(session, caller, "consent", after, limit, *conditions)
 
 
 async def withdraw(session: AsyncSession, caller: Caller, consent: Consent, data: ConsentWithdraw) -> ConsentView:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,9 +17,10 @@ from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.team import CLOSED, OPEN, Team, TeamMember
+from app.records import visible_page
 from app.schemas.domain import TeamRole
 from app.schemas.team import MemberCreate, TeamCreate
-from app.security.access import RecordType, caller_parameters, caller_rule, consent_links
+from app.security.access import RecordType, consent_links
 from app.security.caller import Caller
 from app.services.children import require_child
 
@@ -75,16 +76,8 @@ async def list_teams(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Row[Any]]:
-    statement = select(_teams).where(caller_rule("team")).order_by(_teams.c.created_at, _teams.c.id).limit(limit)
-    if child_id is not None:
-        statement = statement.where(_teams.c.child_id == child_id)
-    if after is not None:
-        created_at, team_id = after
-        statement = statement.where(
-            or_(_teams.c.created_at > created_at, (_teams.c.created_at == created_at) & (_teams.c.id > team_id))
-        )
-    # Plain rows (they read like the model): a page of ORM objects costs more than its query.
-    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
+    conditions = [] if child_id is None else [_teams.c.child_id == child_id]
+    return await visible_page(session, caller, "team", after, limit, *conditions)
 
 
 async def ensure_may_manage(session: AsyncSession, caller: Caller, team: Team) -> None:
