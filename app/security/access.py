@@ -131,16 +131,17 @@ NOW = bindparam("now", type_=UTCDateTime())
 
 
 class StatementTime(FunctionElement[datetime]):
-    """ "Now" for the caller's rule: the statement's own start time on PostgreSQL, else `now`.
+    """The moment the caller's rule is decided at: PostgreSQL's `statement_timestamp()`, else `now`.
 
     Why not the bound `now` everywhere? PostgreSQL plans a prepared statement once and reuses
     the plan only when that plan looks as cheap as one made for the values at hand. With `now`
     bound, the planner must guess how many consents a time window admits, so a generic plan of
     the rule looks costlier than it is, and every execution is planned anew: about 1 ms of
     planning for 0.05 ms of work (measured: a GET took twice as long at 1 M log entries once the
-    tables had statistics). `statement_timestamp()` is the same instant for practical purposes
-    (the statement starts after the request began), and the planner can estimate with it, so the
-    plan is made once per connection.
+    tables had statistics). The planner can estimate with `statement_timestamp()`, so the plan
+    is made once per connection. It reads the database's clock rather than the API process's;
+    with synchronised clocks (NTP) the two agree to milliseconds, and every API worker then
+    decides by one clock.
     """
 
     type = UTCDateTime()

@@ -11,17 +11,25 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel
 
+from app.models.assessment import Assessment
 from app.models.concern import Concern
+from app.models.consent import Consent
+from app.models.team import Team
 from app.records import _record_with_visibility
 from app.security.access import caller_rule, table_for
 
 
-@pytest.mark.parametrize("resource_type", ["concern", "consent", "assessment", "team"])
-def test_statements_with_the_callers_rule_have_a_cache_key(resource_type: str) -> None:
-    statement = select(table_for(resource_type).c.id).where(caller_rule(resource_type))
-    assert statement._generate_cache_key() is not None
-    assert _record_with_visibility(Concern, "concern", False)._generate_cache_key() is not None
+@pytest.mark.parametrize(
+    ("model", "resource_type"),
+    [(Concern, "concern"), (Consent, "consent"), (Assessment, "assessment"), (Team, "team")],
+)
+def test_statements_with_the_callers_rule_have_a_cache_key(model: type[SQLModel], resource_type: str) -> None:
+    a_page = select(table_for(resource_type)).where(caller_rule(resource_type))
+    assert a_page._generate_cache_key() is not None
+    for for_update in (False, True):
+        assert _record_with_visibility(model, resource_type, for_update)._generate_cache_key() is not None
 
 
 def test_the_rule_reads_the_statement_time_on_postgresql_and_the_bound_time_elsewhere() -> None:
