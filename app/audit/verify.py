@@ -186,7 +186,9 @@ def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bo
                 result = verify_chain(connection, keys)
         if checkpoint and result.valid and keys is not None and result.head_seq > 0:
             signed = sign_checkpoint(keys, result.head_seq, result.head_hash)
-            with engine.begin() as connection:
+            # A writing transaction from its start: on SQLite a read-then-write transaction fails
+            # at once (no busy wait) when a running service committed in between.
+            with engine.execution_options(sqlite_write=True).begin() as connection:
                 store_checkpoint(connection, signed)
             result.checkpoint = signed
         return result

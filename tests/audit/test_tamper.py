@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import Connection, make_url, select, text
 
+from app.audit import verify as verify_module
 from app.audit.chain import entry_hash
+from app.audit.checkpoints import Checkpoint
 from app.audit.queries import chain, log
 from app.audit.verify import run_verification
 from app.db import create_sync_engine
@@ -188,3 +191,33 @@ def test_api_verify_reports_intact_and_signs_the_head(client: TestClient, world:
     assert body["valid"] is True
     assert body["first_invalid_seq"] is None
     assert body["checkpoint"]["seq"] == body["head_seq"] >= chained
+
+
+def test_the_checkpoint_is_stored_in_a_transaction_that_writes_from_its_start(
+    settings: Settings, keys: KeyRing, chained: int, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a transaction that reads and then writes fails at once, without waiting, when
+    the running service commits in between (seen in CI as "database is locked"); one that holds
+    the write lock from BEGIN waits its turn instead."""
+    if dialect != "sqlite":
+        pytest.skip("SQLite's locking")
+    path = make_url(settings.database_url).database
+    assert path is not None
+    store = verify_module.store_checkpoint
+    seen: list[str] = []
+
+    def store_while_probing(connection: Connection, checkpoint: Checkpoint) -> None:
+        other = sqlite3.connect(path, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer, now
+            seen.append("other writer got in")
+            other.rollback()
+        except sqlite3.OperationalError:
+            seen.append("locked out")
+        finally:
+            other.close()
+        store(connection, checkpoint)
+
+    monkeypatch.setattr(verify_module, "store_checkpoint", store_while_probing)
+    assert run_verification(settings, keys).checkpoint is not None
+    assert seen == ["locked out"]
