@@ -60,7 +60,11 @@ def receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            length = int(self.headers.get("content-length", 0))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request (a killed worker): nothing arrived
+                self.close_connection = True
+                return
             if state.delay:
                 time.sleep(state.delay)
             with state.lock:
