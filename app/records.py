@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Uuid, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Row, Uuid, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
@@ -86,9 +86,6 @@ async def visible_page(
         .limit(limit)
     )
     if after is not None:
-        created_at, record_id = after
-        statement = statement.where(
-            or_(table.c.created_at > created_at, and_(table.c.created_at == created_at, table.c.id > record_id))
-        )
+        statement = statement.where(tuple_(table.c.created_at, table.c.id) > tuple_(*after))
     # Plain rows (they read like the model): a page of ORM objects costs more than its query.
     return (await session.execute(statement, caller_parameters(caller.agency_id))).all()

@@ -18,16 +18,16 @@ from datetime import datetime, timedelta
 
 import httpx
 import orjson
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.events.allowlist import url_problem
-from app.events.feed import FeedItem, read_feed
+from app.events.feed import SUBSCRIPTION_IS_BEHIND, FeedItem, read_feed
 from app.events.secret_box import unseal
 from app.events.signing import sign
 from app.models.base import table_of, utcnow
-from app.models.event import Delivery, EventRecipient, Subscription
+from app.models.event import Delivery, Subscription
 from app.observability import DELIVERY_FAILURES
 from app.settings import Settings
 
@@ -37,7 +37,6 @@ MIN_LEASE_SECONDS = 10.0
 BATCH = 20
 MAX_BACKOFF_SECONDS = 3600.0
 _subscriptions = table_of(Subscription)
-_recipients = table_of(EventRecipient)
 
 
 def event_body(item: FeedItem) -> bytes:
@@ -74,22 +73,13 @@ class Deliverer:
     async def claim(self) -> Subscription | None:
         """Lease one due subscription with undelivered events, or None."""
         now = utcnow()
-        behind = (
-            select(_recipients.c.event_pk)
-            .where(
-                _recipients.c.agency_id == _subscriptions.c.agency_id,
-                tuple_(_recipients.c.txid, _recipients.c.event_pk)
-                > tuple_(_subscriptions.c.position_txid, _subscriptions.c.position_event_pk),
-            )
-            .exists()
-        )
         candidate = (
             select(_subscriptions.c.id)
             .where(
                 _subscriptions.c.status == "active",
                 _subscriptions.c.next_attempt_at <= now,
                 (_subscriptions.c.lease_until.is_(None)) | (_subscriptions.c.lease_until < now),
-                behind,
+                SUBSCRIPTION_IS_BEHIND,
             )
             .order_by(_subscriptions.c.next_attempt_at)
             .limit(1)

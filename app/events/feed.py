@@ -15,11 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.sequencer import committed_horizon
 from app.models.base import table_of
-from app.models.event import Event, EventRecipient
+from app.models.event import Event, EventRecipient, Subscription
 
 START = (-1, 0)
 _events = table_of(Event)
 _recipients = table_of(EventRecipient)
+_subscriptions = table_of(Subscription)
+
+# A subscription (a row of `subscriptions` in the enclosing query) has events for its agency
+# beyond its position: what a worker leases it for, and what the pending gauge counts.
+SUBSCRIPTION_IS_BEHIND = (
+    select(_recipients.c.event_pk)
+    .where(
+        _recipients.c.agency_id == _subscriptions.c.agency_id,
+        tuple_(_recipients.c.txid, _recipients.c.event_pk)
+        > tuple_(_subscriptions.c.position_txid, _subscriptions.c.position_event_pk),
+    )
+    .exists()
+)
 
 
 @dataclass(frozen=True)

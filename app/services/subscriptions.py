@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound, unprocessable
 from app.events.allowlist import url_problem
+from app.events.feed import SUBSCRIPTION_IS_BEHIND
 from app.events.secret_box import seal
 from app.events.signing import new_webhook_secret
 from app.models.base import table_of, utcnow
@@ -103,15 +104,6 @@ async def pending_count(session: AsyncSession) -> int:
     behind = (
         select(func.count())
         .select_from(_subscriptions)
-        .where(
-            _subscriptions.c.status == "active",
-            select(_recipients.c.event_pk)
-            .where(
-                _recipients.c.agency_id == _subscriptions.c.agency_id,
-                tuple_(_recipients.c.txid, _recipients.c.event_pk)
-                > tuple_(_subscriptions.c.position_txid, _subscriptions.c.position_event_pk),
-            )
-            .exists(),
-        )
+        .where(_subscriptions.c.status == "active", SUBSCRIPTION_IS_BEHIND)
     )
     return int((await session.execute(behind)).scalar_one())
