@@ -25,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
@@ -36,7 +35,7 @@ from app.migrations_runner import upgrade  # noqa: E402
 from app.security.keys import KeyRing, ensure_signing_key  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.seed import seed_identities, seed_log, seed_records  # noqa: E402
-from tests.server import Server, server_env  # noqa: E402
+from tests.server import Server, issue_token, server_env  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -158,12 +157,6 @@ def script(name: str) -> Path:
     return path
 
 
-def token(url: str, credentials: tuple[str, str]) -> str:
-    response = httpx.post(f"{url}/oauth/token", data={"grant_type": "client_credentials"}, auth=credentials, timeout=60)
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def peak_rss_mb(server: Server) -> list[float]:
     """VmHWM of each worker process (the children of the uvicorn supervisor)."""
     assert server.process is not None
@@ -266,9 +259,9 @@ def main() -> None:
         print(f"PostgreSQL database {name}; {args.workers} workers; wrk -t1 -c{args.connections} -d{args.seconds}s")
         server = serve(args.workers)
         try:
-            social = {"TOKEN": token(server.url, credentials["social"])}
-            health = {"TOKEN": token(server.url, credentials["health"])}
-            school = {"TOKEN": token(server.url, credentials["school"])}
+            social = {"TOKEN": issue_token(server.url, *credentials["social"])}
+            health = {"TOKEN": issue_token(server.url, *credentials["health"])}
+            school = {"TOKEN": issue_token(server.url, *credentials["school"])}
             run(server, "baseline (start)", "healthz")
             for _round in range(args.rounds):
                 run(server, "token issuance", "token", {"BASIC": basic})
@@ -297,9 +290,9 @@ def main() -> None:
         time.sleep(5)
         server = serve(args.workers)
         try:
-            social = {"TOKEN": token(server.url, credentials["social"])}
-            health = {"TOKEN": token(server.url, credentials["health"])}
-            school = {"TOKEN": token(server.url, credentials["school"])}
+            social = {"TOKEN": issue_token(server.url, *credentials["social"])}
+            health = {"TOKEN": issue_token(server.url, *credentials["health"])}
+            school = {"TOKEN": issue_token(server.url, *credentials["school"])}
             for _round in range(args.rounds):
                 run(server, "GET concern, with consent @1M", "get", social)
                 run(server, "GET concern, denied (404) @1M", "get", health)
@@ -317,7 +310,7 @@ def main() -> None:
         print("scaling: 1 worker …")
         server = serve(1)
         try:
-            social = {"TOKEN": token(server.url, credentials["social"])}
+            social = {"TOKEN": issue_token(server.url, *credentials["social"])}
             for _round in range(args.rounds):
                 run(server, "GET concern, with consent @1M, 1 worker", "get", social)
         finally:

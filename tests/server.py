@@ -15,6 +15,18 @@ from pathlib import Path
 import httpx
 
 
+def issue_token(url: str, client_id: str, client_secret: str, timeout: float = 60) -> str:
+    """An access token for a client, by client credentials, from a running server at `url`."""
+    response = httpx.post(
+        f"{url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, client_secret),
+        timeout=timeout,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -10,15 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from app.migrations_runner import upgrade
 from app.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.services.agencies import create_agency
 from app.services.clients import create_client
 from app.settings import Settings
-from tests.server import Server, server_env
+from tests.server import Server, issue_token, server_env
 
 ROLES = {
     # role name: (agency id, agency kind, client role)
@@ -48,14 +46,7 @@ class LiveApi:
 
     def token(self, role: str) -> str:
         credentials = self.credentials[role]
-        response = httpx.post(
-            f"{self.url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(credentials.client_id, credentials.client_secret),
-            timeout=30,
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+        return issue_token(self.url, credentials.client_id, credentials.client_secret, timeout=30)
 
 
 def seed(settings: Settings) -> dict[str, Credentials]:

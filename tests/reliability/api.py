@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.contract.harness import Credentials
+from tests.server import issue_token
 from tests.support import personnummer
 
 
@@ -19,14 +20,7 @@ class Api:
 
     @classmethod
     def login(cls, url: str, credentials: Credentials) -> Api:
-        response = httpx.post(
-            f"{url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(credentials.client_id, credentials.client_secret),
-            timeout=30,
-        )
-        response.raise_for_status()
-        return cls(url, response.json()["access_token"])
+        return cls(url, issue_token(url, credentials.client_id, credentials.client_secret, timeout=30))
 
     def client(self, timeout: float = 30) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout)
