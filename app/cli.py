@@ -161,7 +161,9 @@ def cmd_clients_add(args: argparse.Namespace) -> int:
 
     async def add() -> int:
         async with operator_transaction(get_settings(), "clients add") as (session, context):
-            client, kind, secret = await create_client(session, agency_id=args.agency, role=args.role, name=args.name)
+            client, kind, secret = await create_client(
+                session, agency_id=args.agency, role=args.role, name=args.name, platform=args.platform
+            )
             context.audit("client", client.client_id)
         print(
             json.dumps(
@@ -171,6 +173,7 @@ def cmd_clients_add(args: argparse.Namespace) -> int:
                     "agency_id": client.agency_id,
                     "role": client.role,
                     "scopes": sorted(scopes_for(kind, client.role)),
+                    "platform": client.platform,
                 }
             )
         )
@@ -282,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_client.add_argument("--agency", required=True)
     add_client.add_argument("--role", required=True, choices=[role.value for role in Role])
     add_client.add_argument("--name", required=True)
+    add_client.add_argument(
+        "--platform",
+        action="store_true",
+        help="with --role admin: a platform admin, managing every agency and client (else only its own agency)",
+    )
     add_client.set_defaults(handler=cmd_clients_add)
     revoke = clients.add_parser("revoke", help="revoke a client; its tokens stop working at once")
     revoke.add_argument("client_id")

@@ -3,7 +3,11 @@
 Drawn from the project's seed documents: Nora, in northern Örebro county, where every child is
 to be covered by Backa barnet by 2028 — a school, a preschool, social services, a health centre
 (vårdcentral), the local police area, and the municipality's administration (admin and
-data-protection tools). One client per agency and role, a registered child, and a concern.
+data-protection tools). One client per agency and role, a registered child, a concern the
+school has reported to social services, and the family's consent to share concerns and
+assessments between the school, social services and the health centre — confirmed by all three,
+so each of them may disclose its records under it. The municipality's admin is a platform admin
+(it runs the sandbox); its auditor reads the whole log.
 
 Idempotent: the first run creates everything and keeps the credentials in a 0600 file next to
 the signing key; later runs create nothing and print the same credentials again.
@@ -13,14 +17,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from app.identifiers import PersonalIdentityNumber
+from app.models.base import utcnow
 from app.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.schemas.concern import ConcernCreate
-from app.schemas.domain import Area, Urgency
+from app.schemas.consent import ConsentCreate, Grantor
+from app.schemas.domain import Area, GrantorRole, Urgency
+from app.security.access import RecordType
 from app.security.caller import Caller
 from app.security.keys import write_secret_file
 from app.security.scopes import scopes_for
@@ -28,6 +36,7 @@ from app.services.agencies import create_agency, get_agency
 from app.services.children import register_child
 from app.services.clients import create_client
 from app.services.concerns import raise_concern
+from app.services.consents import confirm, record_consent
 from app.settings import Settings
 
 MUNICIPALITY = "Nora"
@@ -60,6 +69,9 @@ CLIENTS = [
     ("ADMIN", "nora-kommun", "admin"),
 ]
 DEMO_CHILD = "20150612-2389"
+# The agencies the demo family's consent names; the school records it, the others confirm it.
+CONSENT_AGENCIES = ["norrskolan", "socialtjansten", "vardcentralen-nora"]
+PLATFORM_ADMINS = {"ADMIN"}
 
 
 @dataclass
@@ -88,7 +100,11 @@ async def seed_demo(settings: Settings) -> tuple[list[DemoClient], bool]:
                 context.audit("agency", agency.id)
         for name, agency_id, role in CLIENTS:
             client, _kind, secret = await create_client(
-                session, agency_id=agency_id, role=role, name=f"Demo: {name.lower()} system"
+                session,
+                agency_id=agency_id,
+                role=role,
+                name=f"Demo: {name.lower()} system",
+                platform=name in PLATFORM_ADMINS,
             )
             context.audit("client", client.client_id)
             clients.append(DemoClient(name, agency_id, role, client.client_id, secret))
@@ -103,6 +119,23 @@ async def seed_demo(settings: Settings) -> tuple[list[DemoClient], bool]:
         )
         created = await raise_concern(session, school, concern)
         context.audit("concern", created.id, child.id)
+        consent = await record_consent(
+            session,
+            school,
+            ConsentCreate(
+                child_id=child.id,
+                granted_by=[Grantor(role=GrantorRole.guardian, name="Anna Andersson")],
+                agency_ids=CONSENT_AGENCIES,
+                record_types=[RecordType.concerns, RecordType.assessments],
+                purpose="Samordnat stöd kring skolgång, hälsa och hemsituation.",
+                valid_until=utcnow() + timedelta(days=365),
+            ),
+        )
+        context.audit("consent", consent.consent.id, child.id)
+        for agency_id in CONSENT_AGENCIES[1:]:
+            kind = next(agency.kind for agency in AGENCIES if agency.id == agency_id)
+            party = Caller("demo", agency_id, "practitioner", scopes_for(kind, "practitioner"), "demo")
+            await confirm(session, party, consent.consent)
     write_secret_file(stored, json.dumps([client.__dict__ for client in clients], indent=2).encode())
     return clients, True
 

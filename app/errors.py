@@ -81,6 +81,22 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class ConsentAlreadyConfirmed(Conflict):
+    slug, title = "consent-already-confirmed", "Consent already confirmed"
+
+
+class ConsentAlreadyWithdrawn(Conflict):
+    slug, title = "consent-already-withdrawn", "Consent already withdrawn"
+
+
+class ConsentExpired(Conflict):
+    slug, title = "consent-expired", "Consent expired"
+
+
+class TeamAlreadyOpen(Conflict):
+    slug, title = "team-already-open", "The child already has an open team"
+
+
 class PreconditionFailed(AppError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 

@@ -18,8 +18,10 @@ scopes; every operation below lists the scopes it needs.
 
 **The consent rule.** Secrecy is the default. An agency sees the records it created itself. It
 sees another agency's record about a child only while an *active* consent for that child names
-both agencies and covers that kind of record (`concerns`, `assessments`, `teams`); a
-withdrawn or expired consent ends access at once. A concern reported to a social-services
+both agencies, covers that kind of record (`concerns`, `assessments`, `teams`) and has been
+**confirmed by the agency that holds the record** (`POST /api/v1/consents/{id}/confirm`; the
+agency that records a consent confirms it by recording); a withdrawn or expired consent ends
+access at once. A concern reported to a social-services
 agency (a mandatory report, *orosanmälan*) is visible to that agency without consent. A record
 the caller may not see is answered exactly like one that does not exist: `404`.
 

@@ -14,6 +14,26 @@ MIGRATION_LOCK_KEY = 7_214_004_371
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A migration that rebuilds a table others refer to (SQLite's only way to change a
+        # column) must run with foreign keys off, as alembic's batch mode asks; the pragma has
+        # no effect inside a transaction, so it is set before it begins, and checked at the end.
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        _migrate(connection)
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
@@ -25,6 +45,10 @@ def _run(connection: Connection) -> None:
             # Several containers starting at once must not migrate concurrently.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"the migration left rows that break foreign keys: {broken[:5]}")
 
 
 def run_migrations() -> None:

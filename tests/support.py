@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.db import create_sync_engine
 from app.models.base import table_of
-from app.models.consent import Consent, ConsentParty
+from app.models.consent import Consent, ConsentConfirmation, ConsentParty
 from app.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.services.agencies import create_agency
@@ -45,8 +45,8 @@ class World:
 
     settings: Settings
     http: TestClient
-    _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
-    _credentials: dict[tuple[str, str], Credentials] = field(default_factory=dict)
+    _tokens: dict[tuple[str, str, bool], str] = field(default_factory=dict)
+    _credentials: dict[tuple[str, str, bool], Credentials] = field(default_factory=dict)
 
     def agency(self, kind: str, agency_id: str | None = None, **extra: Any) -> str:
         agency_id = agency_id or f"{kind.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
@@ -59,14 +59,14 @@ class World:
         asyncio.run(add())
         return agency_id
 
-    def client(self, agency_id: str, role: str = "practitioner") -> Credentials:
-        key = (agency_id, role)
+    def client(self, agency_id: str, role: str = "practitioner", *, platform: bool = False) -> Credentials:
+        key = (agency_id, role, platform)
         if key not in self._credentials:
 
             async def add() -> Credentials:
                 async with operator_transaction(self.settings, "clients add") as (session, _context):
                     client, _kind, secret = await create_client(
-                        session, agency_id=agency_id, role=role, name=f"{role} of {agency_id}"
+                        session, agency_id=agency_id, role=role, name=f"{role} of {agency_id}", platform=platform
                     )
                 return Credentials(client.client_id, secret, agency_id, role)
 
@@ -81,15 +81,20 @@ class World:
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
-    def headers(self, agency_id: str, role: str = "practitioner") -> dict[str, str]:
+    def headers(self, agency_id: str, role: str = "practitioner", *, platform: bool = False) -> dict[str, str]:
         """Authorization headers for a (cached) token of this agency's client in this role."""
-        key = (agency_id, role)
+        key = (agency_id, role, platform)
         if key not in self._tokens:
-            self._tokens[key] = self.token(self.client(agency_id, role))
+            self._tokens[key] = self.token(self.client(agency_id, role, platform=platform))
         return {"Authorization": f"Bearer {self._tokens[key]}"}
 
     def admin(self) -> dict[str, str]:
-        return self.headers(self._operations_agency(), "admin")
+        """A platform admin's headers: it manages every agency and client."""
+        return self.headers(self._operations_agency(), "admin", platform=True)
+
+    def agency_admin(self, agency_id: str) -> dict[str, str]:
+        """An agency's own admin: it manages that agency's clients only."""
+        return self.headers(agency_id, "admin")
 
     def auditor(self) -> dict[str, str]:
         return self.headers(self._operations_agency(), "auditor")
@@ -166,10 +171,37 @@ class Domain:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
+    def confirm(self, agency_id: str, consent_id: str) -> dict[str, Any]:
+        """The agency confirms the consent for its own records."""
+        response = self.http.post(f"/api/v1/consents/{consent_id}/confirm", headers=self.world.headers(agency_id))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def shared_consent(
+        self,
+        agency_id: str,
+        child_id: str,
+        agency_ids: list[str],
+        record_types: tuple[str, ...] = ("concerns",),
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A consent recorded by `agency_id` and confirmed by every other named agency."""
+        consent = self.consent(agency_id, child_id, agency_ids, record_types, **fields)
+        for party in agency_ids:
+            if party != agency_id:
+                consent = self.confirm(party, consent["id"])
+        return consent
+
     def past_consent(
-        self, agency_id: str, child_id: str, agency_ids: list[str], record_types: tuple[str, ...] = ("concerns",)
+        self,
+        agency_id: str,
+        child_id: str,
+        agency_ids: list[str],
+        record_types: tuple[str, ...] = ("concerns",),
+        confirmed_by: list[str] | None = None,
     ) -> str:
-        """A consent whose window has ended (the API refuses to record one): straight into the database."""
+        """A consent whose window has ended (the API refuses to record one): straight into the
+        database, confirmed by `confirmed_by` (default: every party)."""
         consent_id = str(uuid.uuid4())
         now = datetime.now(UTC)
         engine = create_sync_engine(self.world.settings)
@@ -195,6 +227,15 @@ class Domain:
                     connection.execute(
                         parties.insert().values(
                             consent_id=uuid.UUID(consent_id), agency_id=party, child_id=uuid.UUID(child_id)
+                        )
+                    )
+                    if confirmed_by is not None and party not in confirmed_by:
+                        continue
+                    connection.execute(
+                        table_of(ConsentConfirmation)
+                        .insert()
+                        .values(
+                            consent_id=uuid.UUID(consent_id), agency_id=party, confirmed_at=now - timedelta(days=60)
                         )
                     )
         finally:

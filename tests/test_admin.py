@@ -138,3 +138,97 @@ def test_practitioners_and_auditors_cannot_administer(client: TestClient, world:
             "/api/v1/agencies", json={"id": "sneaky", "kind": "school", "name": "S"}, headers=headers
         )
         assert response.status_code == 403
+
+
+# -- an agency's admin acts within its own agency (v1.1) ------------------------------------
+
+
+def test_an_agency_admin_manages_its_own_agencys_clients_only(client: TestClient, world: World) -> None:
+    mine, other = world.agency("school"), world.agency("health_care")
+    admin = world.agency_admin(mine)
+    created = client.post(
+        "/api/v1/clients", json={"agency_id": mine, "role": "practitioner", "name": "Elevhälsa"}, headers=admin
+    )
+    assert created.status_code == 201
+    assert created.json()["platform"] is False
+    foreign = client.post(
+        "/api/v1/clients", json={"agency_id": other, "role": "practitioner", "name": "X"}, headers=admin
+    )
+    assert foreign.status_code == 403
+    unknown = client.post(
+        "/api/v1/clients", json={"agency_id": "nowhere", "role": "practitioner", "name": "X"}, headers=admin
+    )
+    assert unknown.status_code == 403  # not "no such agency": an agency's admin learns nothing of others
+    other_client = world.client(other)
+    assert client.get(f"/api/v1/clients/{other_client.client_id}", headers=admin).status_code == 403
+    assert client.post(f"/api/v1/clients/{other_client.client_id}/revoke", headers=admin).status_code == 403
+    listed = client.get("/api/v1/clients", params={"limit": 200}, headers=admin).json()["items"]
+    assert {item["agency_id"] for item in listed} == {mine}
+    assert created.json()["client_id"] in [item["client_id"] for item in listed]
+    revoked = client.post(f"/api/v1/clients/{created.json()['client_id']}/revoke", headers=admin)
+    assert revoked.status_code == 200
+    assert world.token(other_client)  # the other agency's client was never touched
+
+
+def test_an_agency_admin_cannot_mint_an_auditor_or_register_agencies(client: TestClient, world: World) -> None:
+    mine = world.agency("school")
+    admin = world.agency_admin(mine)
+    auditor = client.post("/api/v1/clients", json={"agency_id": mine, "role": "auditor", "name": "DSO"}, headers=admin)
+    assert auditor.status_code == 403  # an auditor reads every agency's log
+    body = {"id": "sneaky-agency", "kind": "school", "name": "S"}
+    assert client.post("/api/v1/agencies", json=body, headers=admin).status_code == 403
+    assert world.sql("SELECT id FROM agencies WHERE id = 'sneaky-agency'") == []
+    platform = client.post(
+        "/api/v1/clients", json={"agency_id": mine, "role": "auditor", "name": "DSO"}, headers=world.admin()
+    )
+    assert platform.status_code == 201
+
+
+def test_an_agency_admin_reads_its_own_agency_only(client: TestClient, world: World) -> None:
+    mine, other = world.agency("school"), world.agency("health_care")
+    admin = world.agency_admin(mine)
+    assert [item["id"] for item in client.get("/api/v1/agencies", headers=admin).json()["items"]] == [mine]
+    assert client.get(f"/api/v1/agencies/{mine}", headers=admin).status_code == 200
+    assert client.get(f"/api/v1/agencies/{other}", headers=admin).status_code == 403
+    assert client.get("/api/v1/agencies/nowhere", headers=admin).status_code == 403
+    everyone = client.get("/api/v1/agencies", params={"limit": 200}, headers=world.admin()).json()["items"]
+    assert {mine, other} <= {item["id"] for item in everyone}
+
+
+def test_an_agency_admin_cannot_revoke_a_platform_admin_of_its_agency(client: TestClient, world: World) -> None:
+    world.admin()  # the platform admin lives in the operations agency
+    platform = world.client("operations", "admin", platform=True)
+    local = world.agency_admin("operations")
+    assert client.post(f"/api/v1/clients/{platform.client_id}/revoke", headers=local).status_code == 403
+    assert world.token(platform)
+
+
+def test_clients_created_and_revoked_reach_their_agencys_feed_and_the_log(client: TestClient, world: World) -> None:
+    agency, bystander = world.agency("school"), world.agency("school")
+    created = client.post(
+        "/api/v1/clients",
+        json={"agency_id": agency, "role": "practitioner", "name": "Nytt system"},
+        headers={**world.admin(), "X-Request-ID": "made-client"},
+    ).json()
+    client.post(
+        f"/api/v1/clients/{created['client_id']}/revoke", headers={**world.admin(), "X-Request-ID": "revoked-client"}
+    )
+
+    def client_events(of: str) -> list[tuple[str, str, str | None]]:
+        items = client.get("/api/v1/events", params={"limit": 200}, headers=world.headers(of)).json()["items"]
+        return [
+            (item["type"], item["record_id"], item["child_id"]) for item in items if item["record_type"] == "client"
+        ]
+
+    ours = client_events(agency)
+    assert ("client.created", created["client_id"], None) in ours
+    assert ("client.revoked", created["client_id"], None) in ours
+    assert created["client_id"] not in [record_id for _type, record_id, _child in client_events(bystander)]
+    rows = world.sql(
+        "SELECT request_id, action, resource_type, resource_id FROM access_log "
+        "WHERE request_id IN ('made-client', 'revoked-client') ORDER BY id"
+    )
+    assert [(row.action, row.resource_type, row.resource_id) for row in rows] == [
+        ("clients-create", "client", created["client_id"]),
+        ("clients-revoke", "client", created["client_id"]),
+    ]

@@ -39,8 +39,9 @@ def test_bootstrap_from_a_fresh_install(fresh_install: dict[str, str]) -> None:
     assert json.loads(agency.stdout)["id"] == "ops"
     added = run(fresh_install, "clients", "add", "--agency", "ops", "--role", "admin", "--name", "Admin tool")
     created = json.loads(added.stdout)  # exactly one JSON object on stdout
-    assert set(created) == {"client_id", "client_secret", "agency_id", "role", "scopes"}
+    assert set(created) == {"client_id", "client_secret", "agency_id", "role", "scopes", "platform"}
     assert created["scopes"] == ["admin"]
+    assert created["platform"] is False
     revoked = run(fresh_install, "clients", "revoke", created["client_id"])
     assert json.loads(revoked.stdout)["revoked_at"]
     again = run(fresh_install, "clients", "revoke", created["client_id"], check=False)
@@ -72,3 +73,25 @@ def test_cli_actions_are_in_the_access_log(fresh_install: dict[str, str]) -> Non
         ).all()
     engine.dispose()
     assert [(row.role, row.action) for row in rows] == [("operator", "cli-agencies-add")]
+
+
+def test_only_the_cli_makes_a_platform_admin(fresh_install: dict[str, str]) -> None:
+    run(fresh_install, "migrate")
+    run(fresh_install, "agencies", "add", "--id", "ops", "--kind", "social_services", "--name", "Ops")
+    added = run(fresh_install, "clients", "add", "--agency", "ops", "--role", "admin", "--name", "Ops", "--platform")
+    assert json.loads(added.stdout)["platform"] is True
+    wrong = run(
+        fresh_install,
+        "clients",
+        "add",
+        "--agency",
+        "ops",
+        "--role",
+        "practitioner",
+        "--name",
+        "X",
+        "--platform",
+        check=False,
+    )
+    assert wrong.returncode == 1
+    assert "platform" in wrong.stderr

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, text
 
 from app.db import create_sync_engine
 from app.migrations_runner import downgrade, head_revision, upgrade
@@ -56,3 +59,129 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(
     finally:
         if cleanup:
             drop_postgres_database(cleanup)
+
+
+def test_v1_consents_keep_only_their_recorders_confirmation_and_events_keep_their_ids(
+    dialect: str, tmp_path: Path, signing_key_file: Path, request: pytest.FixtureRequest
+) -> None:
+    """Revision 0006 on a database with v1 data: consents recorded under v1 count as confirmed by
+    their recorder only (the documented choice), and existing events read back unchanged."""
+    if dialect == "sqlite":
+        url, cleanup = f"sqlite:///{tmp_path / 'v1.db'}", None
+    else:
+        request.getfixturevalue("postgres_template")
+        name = f"samhandling_mig_{uuid.uuid4().hex[:10]}"
+        url, cleanup = create_postgres_database(name), name
+    settings = Settings(database_url=url, signing_key_file=signing_key_file)
+    child, consent, record = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    try:
+        upgrade(settings, "0005")
+        engine = create_sync_engine(settings)
+        tables = _v1_tables()
+        with engine.begin() as connection:
+            for agency in ("skolan", "soc"):
+                connection.execute(
+                    insert(tables["agencies"]).values(id=agency, kind="school", name=agency, created_at=now)
+                )
+            connection.execute(
+                insert(tables["children"]).values(
+                    id=child,
+                    personnummer="201506122389",
+                    birth_date=now.date(),
+                    is_coordination_number=False,
+                    created_at=now,
+                )
+            )
+            connection.execute(
+                insert(tables["consents"]).values(
+                    id=consent,
+                    child_id=child,
+                    agency_id="skolan",
+                    granted_by=[],
+                    covers_concerns=True,
+                    covers_assessments=False,
+                    covers_teams=False,
+                    purpose="p",
+                    valid_from=now,
+                    valid_until=now + timedelta(days=30),
+                    created_at=now,
+                )
+            )
+            for agency in ("skolan", "soc"):
+                connection.execute(
+                    insert(tables["consent_parties"]).values(consent_id=consent, agency_id=agency, child_id=child)
+                )
+            connection.execute(
+                insert(tables["events"]).values(
+                    event_id=uuid.uuid4(),
+                    type="consent.recorded",
+                    occurred_at=now,
+                    record_type="consent",
+                    record_id=record,
+                    child_id=child,
+                    actor_agency_id="skolan",
+                )
+            )
+        engine.dispose()
+        upgrade(settings)
+        engine = create_sync_engine(settings)
+        try:
+            with engine.connect() as connection:
+                confirmed = connection.execute(text("SELECT agency_id FROM consent_confirmations")).scalars().all()
+                record_ids = connection.execute(text("SELECT record_id FROM events")).scalars().all()
+        finally:
+            engine.dispose()
+        assert confirmed == ["skolan"]
+        assert record_ids == [str(record)]
+    finally:
+        if cleanup:
+            drop_postgres_database(cleanup)
+
+
+def _v1_tables() -> dict[str, sa.TableClause]:
+    """The v1 tables as revision 0005 left them (only the columns the test writes)."""
+    when = sa.DateTime(timezone=True)
+    return {
+        "agencies": sa.table(
+            "agencies", sa.column("id"), sa.column("kind"), sa.column("name"), sa.column("created_at", when)
+        ),
+        "children": sa.table(
+            "children",
+            sa.column("id", sa.Uuid()),
+            sa.column("personnummer"),
+            sa.column("birth_date", sa.Date()),
+            sa.column("is_coordination_number", sa.Boolean()),
+            sa.column("created_at", when),
+        ),
+        "consents": sa.table(
+            "consents",
+            sa.column("id", sa.Uuid()),
+            sa.column("child_id", sa.Uuid()),
+            sa.column("agency_id"),
+            sa.column("granted_by", sa.JSON()),
+            sa.column("covers_concerns", sa.Boolean()),
+            sa.column("covers_assessments", sa.Boolean()),
+            sa.column("covers_teams", sa.Boolean()),
+            sa.column("purpose"),
+            sa.column("valid_from", when),
+            sa.column("valid_until", when),
+            sa.column("created_at", when),
+        ),
+        "consent_parties": sa.table(
+            "consent_parties",
+            sa.column("consent_id", sa.Uuid()),
+            sa.column("agency_id"),
+            sa.column("child_id", sa.Uuid()),
+        ),
+        "events": sa.table(
+            "events",
+            sa.column("event_id", sa.Uuid()),
+            sa.column("type"),
+            sa.column("occurred_at", when),
+            sa.column("record_type"),
+            sa.column("record_id", sa.Uuid()),
+            sa.column("child_id", sa.Uuid()),
+            sa.column("actor_agency_id"),
+        ),
+    }

@@ -47,8 +47,8 @@ def event_body(item: FeedItem) -> bytes:
             "type": event.type,
             "occurred_at": event.occurred_at.isoformat(),
             "record_type": event.record_type,
-            "record_id": str(event.record_id),
-            "child_id": str(event.child_id),
+            "record_id": event.record_id,
+            "child_id": None if event.child_id is None else str(event.child_id),
             "actor_agency_id": event.actor_agency_id,
         }
     )

@@ -9,12 +9,13 @@ agencies that lose access through it, and they must learn it.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Uuid, bindparam, insert, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models.agency import Agency
 from app.models.base import new_id, table_of, utcnow
@@ -26,6 +27,7 @@ class EventType(StrEnum):
     concern_received = "concern.received"
     concern_status_changed = "concern.status_changed"
     consent_recorded = "consent.recorded"
+    consent_confirmed = "consent.confirmed"
     consent_withdrawn = "consent.withdrawn"
     consent_expired = "consent.expired"
     assessment_recorded = "assessment.recorded"
@@ -33,6 +35,8 @@ class EventType(StrEnum):
     team_member_added = "team.member_added"
     team_member_ended = "team.member_ended"
     team_closed = "team.closed"
+    client_created = "client.created"
+    client_revoked = "client.revoked"
 
 
 _events = table_of(Event)
@@ -68,25 +72,56 @@ async def publish(
     child_id: uuid.UUID,
     actor_agency_id: str | None,
 ) -> uuid.UUID:
-    """Store the event and its recipients in the session's transaction; returns the event id."""
+    """Store the event and, by the access rule, its recipients in the session's transaction;
+    returns the event id."""
     now = utcnow()
-    event_id = new_id()
     connection = await session.connection()
-    event_pk = (
-        await connection.execute(
-            _INSERT_EVENT,
-            {
-                "event_id": event_id,
-                "type": event_type.value,
-                "occurred_at": now,
-                "record_type": resource_type,
-                "record_id": record_id,
-                "child_id": child_id,
-                "actor_agency_id": actor_agency_id,
-            },
-        )
-    ).scalar_one()
+    event_pk, event_id = await _insert_event(
+        connection, event_type, resource_type, str(record_id), child_id, actor_agency_id, now
+    )
     await connection.execute(
         _insert_recipients(resource_type), {"event_pk": event_pk, "record_id": record_id, "now": now}
     )
     return event_id
+
+
+async def publish_to(
+    session: AsyncSession,
+    event_type: EventType,
+    *,
+    resource_type: str,
+    record_id: str,
+    agency_ids: list[str],
+    actor_agency_id: str | None,
+) -> uuid.UUID:
+    """An event that is not about a child (a client created or revoked), to named agencies."""
+    connection = await session.connection()
+    event_pk, event_id = await _insert_event(
+        connection, event_type, resource_type, record_id, None, actor_agency_id, utcnow()
+    )
+    await connection.execute(
+        insert(_recipients), [{"event_pk": event_pk, "agency_id": agency_id} for agency_id in dict.fromkeys(agency_ids)]
+    )
+    return event_id
+
+
+async def _insert_event(
+    connection: AsyncConnection,
+    event_type: EventType,
+    resource_type: str,
+    record_id: str,
+    child_id: uuid.UUID | None,
+    actor_agency_id: str | None,
+    now: datetime,
+) -> tuple[int, uuid.UUID]:
+    event_id = new_id()
+    values = {
+        "event_id": event_id,
+        "type": event_type.value,
+        "occurred_at": now,
+        "record_type": resource_type,
+        "record_id": record_id,
+        "child_id": child_id,
+        "actor_agency_id": actor_agency_id,
+    }
+    return (await connection.execute(_INSERT_EVENT, values)).scalar_one(), event_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, false
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, utcnow
@@ -24,7 +24,11 @@ class Agency(SQLModel, table=True):
 
 
 class Client(SQLModel, table=True):
-    """An agency's system. The secret is kept only as an argon2 hash."""
+    """An agency's system. The secret is kept only as an argon2 hash.
+
+    `platform`: an admin that manages every agency and client (made only by the operator's
+    CLI); any other admin acts within its own agency.
+    """
 
     __tablename__ = "clients"
     __table_args__ = (Index("ix_clients_agency_id", "agency_id"),)
@@ -36,3 +40,4 @@ class Client(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    platform: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))

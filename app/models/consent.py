@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, ForeignKeyConstraint, Index, String, Text, Uuid
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, new_id, utcnow
@@ -57,3 +57,26 @@ class ConsentWithdrawal(SQLModel, table=True):
     withdrawn_by: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(Text))
     agency_id: str = Field(sa_column=Column(String(64), ForeignKey("agencies.id"), nullable=False))
+
+
+class ConsentConfirmation(SQLModel, table=True):
+    """A named agency's confirmation that the family's consent lets it disclose its records.
+
+    Under OSL the agency that holds a record decides whether a consent covers disclosing it, so
+    a consent opens an agency's records only once that agency has confirmed it (the recording
+    agency confirms by recording). At most one per party (the primary key): a second is a
+    conflict. Append-only, like the consent itself.
+    """
+
+    __tablename__ = "consent_confirmations"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["consent_id", "agency_id"],
+            ["consent_parties.consent_id", "consent_parties.agency_id"],
+            name="fk_consent_confirmations_consent_id_consent_parties",
+        ),
+    )
+
+    consent_id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))
+    agency_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    confirmed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -27,8 +27,9 @@ class Event(SQLModel, table=True):
     type: str = Field(sa_column=Column(String(40), nullable=False))
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     record_type: str = Field(sa_column=Column(String(32), nullable=False))
-    record_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
-    child_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    # A child record's UUID in text form, or a client id (client.created, client.revoked).
+    record_id: str = Field(sa_column=Column(String(64), nullable=False))
+    child_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
     actor_agency_id: str | None = Field(default=None, sa_column=Column(String(64)))
 
 

@@ -18,11 +18,13 @@ SINGLE_ROLES = ("contact_person", "coordinator")
 class Team(SQLModel, table=True):
     __tablename__ = "teams"
     __table_args__ = (
-        # One open team per child — enforced by the database, so two concurrent creates
-        # cannot both win.
+        # One open team per child and agency, in the database; the wider rule — one open team
+        # among the agencies that can see each other's teams — is the service's (app/services/
+        # teams.py), under a lock on the child.
         Index(
-            "uq_teams_one_open_per_child",
+            "uq_teams_one_open_per_child_agency",
             "child_id",
+            "agency_id",
             unique=True,
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),

@@ -23,7 +23,14 @@ from app.pagination import (
 from app.records import fetch_visible
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.common import Page
-from app.schemas.consent import ConsentCreate, ConsentPublic, ConsentWithdraw, Grantor, WithdrawalPublic
+from app.schemas.consent import (
+    ConsentCreate,
+    ConsentPublic,
+    ConsentWithdraw,
+    Grantor,
+    PartyPublic,
+    WithdrawalPublic,
+)
 from app.security.caller import Caller
 from app.security.guard import current_caller
 from app.services import consents
@@ -42,6 +49,7 @@ def _public(view: ConsentView) -> ConsentPublic:
         agency_id=consent.agency_id,
         granted_by=[Grantor.model_validate(grantor) for grantor in consent.granted_by],
         agency_ids=view.agency_ids,
+        parties=[PartyPublic(agency_id=party.agency_id, confirmed_at=party.confirmed_at) for party in view.parties],
         record_types=view.record_types,
         purpose=consent.purpose,
         valid_from=consent.valid_from,
@@ -74,6 +82,7 @@ def _respond(response: Response, view: ConsentView) -> ConsentPublic:
         201: created(
             "Recorded.",
             ("GetConsent", "consents-get", {"consent_id": "$response.body#/id"}),
+            ("Confirm", "consents-confirm", {"consent_id": "$response.body#/id"}),
             ("Withdraw", "consents-withdraw", {"consent_id": "$response.body#/id"}),
         )
     },
@@ -149,3 +158,21 @@ async def withdraw_consent(
     request commits, the access the consent gave is gone. A second withdrawal is 409."""
     consent = await fetch_visible(context, Consent, "consent", consent_id, for_update=True)
     return _respond(response, await consents.withdraw(session, caller, consent, data))
+
+
+@router.post(
+    "/consents/{consent_id}/confirm",
+    operation_id="consents-confirm",
+    summary="Confirm a consent for your agency's records",
+    responses={200: success("Confirmed.", ETAG_HEADER), **problems(404, 409)},
+)
+async def confirm_consent(
+    consent_id: uuid.UUID, caller: ConsentsWriter, context: ContextDep, session: SessionDep, response: Response
+) -> ConsentPublic:
+    """A named agency confirms that the family's consent lets it disclose its records (OSL: the
+    agency that holds a record decides). From this request's commit, while the consent is active,
+    it opens the caller's records of the covered kinds to the other named agencies. The agency
+    that recorded the consent confirmed it by recording. A second confirmation, or one of a
+    withdrawn or expired consent, is 409; an agency the consent does not name gets 404."""
+    consent = await fetch_visible(context, Consent, "consent", consent_id, for_update=True)
+    return _respond(response, await consents.confirm(session, caller, consent))

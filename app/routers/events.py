@@ -88,7 +88,7 @@ async def event_feed(
         if items or time.monotonic() >= deadline:
             break
         await asyncio.sleep(POLL_SECONDS)
-    context.audit_children("event", [item.event.child_id for item in items])
+    context.audit_children("event", [item.event.child_id for item in items if item.event.child_id is not None])
     if items:
         position = items[-1].position
     return EventPage(

@@ -88,6 +88,7 @@ class ClientPublic(BaseModel):
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
+    platform: bool = Field(description="A platform admin manages every agency; other admins their own agency.")
 
 
 class ClientCreated(ClientPublic):

@@ -79,12 +79,21 @@ class WithdrawalPublic(BaseModel):
     agency_id: str = Field(description="The agency that recorded the withdrawal.")
 
 
+class PartyPublic(BaseModel):
+    agency_id: str
+    confirmed_at: datetime | None = Field(
+        description="When this agency confirmed the consent; null until it does. A consent opens "
+        "an agency's records only once that agency has confirmed it (the recorder at once)."
+    )
+
+
 class ConsentPublic(BaseModel):
     id: uuid.UUID
     child_id: uuid.UUID
     agency_id: str = Field(description="The agency that recorded the consent.")
     granted_by: list[Grantor]
     agency_ids: list[str]
+    parties: list[PartyPublic] = Field(description="Each named agency and whether it has confirmed.")
     record_types: list[RecordType]
     purpose: str
     valid_from: datetime

@@ -18,9 +18,11 @@ class EventPublic(BaseModel):
     id: uuid.UUID
     type: EventType
     occurred_at: datetime
-    record_type: str
-    record_id: uuid.UUID
-    child_id: uuid.UUID
+    record_type: str = Field(description="`concern`, `consent`, `assessment`, `team`, … or `client`.")
+    record_id: str = Field(
+        max_length=64, description="The record's id: a UUID for a child's record, the client_id for `client.*`."
+    )
+    child_id: uuid.UUID | None = Field(description="The child the record is about; null for `client.*` events.")
     actor_agency_id: str | None
 
 

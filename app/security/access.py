@@ -6,8 +6,11 @@ An agency sees a concern, assessment, consent or team about a child when
 * it is a named party (a consent);
 * it is the social-services agency a concern is reported to (a mandatory report, which needs
   no consent);
-* an *active* consent for that child names both its agency and the record's agency and covers
-  that kind of record. Active: recorded, `valid_from <= now < valid_until`, not withdrawn.
+* an *active* consent for that child names both its agency and the record's agency, covers
+  that kind of record, **and has been confirmed by the record's agency**. Active: recorded,
+  `valid_from <= now < valid_until`, not withdrawn. Confirmed: under OSL the agency that holds
+  a record decides whether the family's consent lets it disclose it, so a consent that only the
+  reader's side recorded opens nothing of another agency's (the recorder confirms by recording).
 
 Everything else is invisible: answered 404, exactly as if it did not exist, and logged as a
 denial. The rule is a SQL expression, so a single read folds it into the record's own query
@@ -28,7 +31,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.models.assessment import Assessment
 from app.models.base import UTCDateTime, table_of, utcnow
 from app.models.concern import Concern
-from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
+from app.models.consent import Consent, ConsentConfirmation, ConsentParty, ConsentWithdrawal
 from app.models.team import Team
 
 
@@ -41,6 +44,7 @@ class RecordType(StrEnum):
 _consents = table_of(Consent)
 _parties = table_of(ConsentParty)
 _withdrawals = table_of(ConsentWithdrawal)
+_confirmations = table_of(ConsentConfirmation)
 _COVERS = {
     RecordType.concerns: _consents.c.covers_concerns,
     RecordType.assessments: _consents.c.covers_assessments,
@@ -69,20 +73,25 @@ def consent_links(
     record_type: RecordType,
     now: Moment,
 ) -> ColumnElement[bool]:
-    """An active consent for the child names both agencies and covers this kind of record."""
+    """An active consent for the child names both agencies, covers this kind of record, and the
+    other agency — the one whose records it would open — has confirmed it.
+
+    A confirmation exists only for a named party (its foreign key), so it stands for the other
+    agency's party too.
+    """
     caller_party = _parties.alias("caller_party")
-    owner_party = _parties.alias("owner_party")
+    owner_confirmation = _confirmations.alias("owner_confirmation")
     return exists(
         select(1)
         .select_from(
-            caller_party.join(owner_party, owner_party.c.consent_id == caller_party.c.consent_id).join(
+            caller_party.join(owner_confirmation, owner_confirmation.c.consent_id == caller_party.c.consent_id).join(
                 _consents, _consents.c.id == caller_party.c.consent_id
             )
         )
         .where(
             caller_party.c.child_id == child_id,
             caller_party.c.agency_id == agency_id,
-            owner_party.c.agency_id == other_agency_id,
+            owner_confirmation.c.agency_id == other_agency_id,
             _COVERS[record_type].is_(True),
             consent_is_active(now),
         )

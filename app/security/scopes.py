@@ -25,7 +25,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "concerns:read": "Read concerns the consent rule lets the agency see.",
     "concerns:write": "Raise concerns and move them through their workflow.",
     "consents:read": "Read consent records that name the agency.",
-    "consents:write": "Record and withdraw consent.",
+    "consents:write": "Record, confirm (for the agency's own records) and withdraw consent.",
     "assessments:read": "Read needs-compass assessments the consent rule lets the agency see.",
     "assessments:write": "Record needs-compass assessments.",
     "teams:read": "Read the child's team where the consent rule allows.",
@@ -33,7 +33,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "audit:read": "Read and verify the whole access log; a child's access report.",
     "events:read": "Read the agency's event feed.",
     "events:manage": "Manage the client's webhook subscriptions.",
-    "admin": "Manage agencies and clients (no child data).",
+    "admin": "Manage the agency's clients; a platform admin every agency and client (no child data).",
 }
 ALL_SCOPES = frozenset(SCOPE_DESCRIPTIONS)
 

@@ -23,8 +23,11 @@ async def create_agency(session: AsyncSession, data: AgencyCreate) -> Agency:
     return agency
 
 
-async def list_agencies(session: AsyncSession, after: str | None, limit: int) -> list[Agency]:
+async def list_agencies(session: AsyncSession, after: str | None, limit: int, only: str | None = None) -> list[Agency]:
+    """Agencies by id — all, or (`only`) one."""
     statement = select(Agency).order_by(col(Agency.id)).limit(limit)
+    if only is not None:
+        statement = statement.where(col(Agency.id) == only)
     if after is not None:
         statement = statement.where(col(Agency.id) > after)
     return list((await session.scalars(statement)).all())

@@ -40,3 +40,12 @@ async def require_child(session: AsyncSession, child_id: uuid.UUID) -> None:
     exists = (await session.execute(select(_children.c.id).where(_children.c.id == child_id))).first()
     if exists is None:
         raise unprocessable(["body", "child_id"], "there is no such child: register it first")
+
+
+async def lock_child(session: AsyncSession, child_id: uuid.UUID) -> None:
+    """Like require_child, and hold the child's row until the transaction ends, so that writes
+    whose rule spans the child's records (one open team in a circle) run one at a time.
+    SQLite's write transactions are serialised already (BEGIN IMMEDIATE)."""
+    exists = (await session.execute(select(_children.c.id).where(_children.c.id == child_id).with_for_update())).first()
+    if exists is None:
+        raise unprocessable(["body", "child_id"], "there is no such child: register it first")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.errors import Conflict, NotFound, unprocessable
+from app.events.outbox import EventType, publish_to
 from app.models.agency import Agency, Client
 from app.models.base import utcnow
 from app.security.scopes import scopes_for
@@ -41,28 +42,64 @@ class AuthenticatedClient:
         return scopes_for(self.agency_kind, self.client.role)
 
 
-async def create_client(session: AsyncSession, *, agency_id: str, role: str, name: str) -> tuple[Client, str, str]:
-    """A new client, its agency's kind and its secret (returned once, never stored in clear)."""
+async def create_client(
+    session: AsyncSession,
+    *,
+    agency_id: str,
+    role: str,
+    name: str,
+    platform: bool = False,
+    actor_agency_id: str | None = None,
+) -> tuple[Client, str, str]:
+    """A new client, its agency's kind and its secret (returned once, never stored in clear).
+
+    The client's agency learns of it (`client.created` in its feed), so that its own people see
+    a client they did not make. `actor_agency_id` is the admin's agency (None: the operator).
+    """
     agency = await session.get(Agency, agency_id)
     if agency is None:
         raise unprocessable(["body", "agency_id"], f"there is no agency {agency_id!r}")
+    if platform and role != "admin":
+        raise unprocessable(["platform"], "only an admin client can be a platform admin")
     secret = new_client_secret()
     secret_hash = await _in_hashing_thread(hash_secret, secret)
-    client = Client(client_id=new_client_id(), secret_hash=secret_hash, agency_id=agency_id, role=role, name=name)
+    client = Client(
+        client_id=new_client_id(),
+        secret_hash=secret_hash,
+        agency_id=agency_id,
+        role=role,
+        name=name,
+        platform=platform,
+    )
     session.add(client)
     await session.flush()
+    await _publish(session, EventType.client_created, client, actor_agency_id)
     return client, agency.kind, secret
 
 
+async def _publish(session: AsyncSession, event_type: EventType, client: Client, actor_agency_id: str | None) -> None:
+    await publish_to(
+        session,
+        event_type,
+        resource_type="client",
+        record_id=client.client_id,
+        agency_ids=[client.agency_id],
+        actor_agency_id=actor_agency_id,
+    )
+
+
 async def list_clients(
-    session: AsyncSession, after: tuple[datetime, str] | None, limit: int
+    session: AsyncSession, after: tuple[datetime, str] | None, limit: int, agency_id: str | None = None
 ) -> list[tuple[Client, str]]:
+    """Clients oldest first — of one agency, or (None) of every agency."""
     statement = (
         select(Client, Agency.kind)
         .join(Agency, col(Agency.id) == col(Client.agency_id))
         .order_by(col(Client.created_at), col(Client.client_id))
         .limit(limit)
     )
+    if agency_id is not None:
+        statement = statement.where(col(Client.agency_id) == agency_id)
     if after is not None:
         created_at, client_id = after
         statement = statement.where(
@@ -86,12 +123,16 @@ async def get_client(session: AsyncSession, client_id: str, *, for_update: bool 
     return row[0], row[1]
 
 
-async def revoke_client(session: AsyncSession, client_id: str) -> tuple[Client, str]:
+async def revoke_client(
+    session: AsyncSession, client_id: str, actor_agency_id: str | None = None
+) -> tuple[Client, str]:
+    """Revoke a client: its tokens stop at once; its agency learns of it (`client.revoked`)."""
     client, kind = await get_client(session, client_id, for_update=True)
     if client.revoked_at is not None:
         raise Conflict("The client is already revoked.")
     client.revoked_at = utcnow()
     await session.flush()
+    await _publish(session, EventType.client_revoked, client, actor_agency_id)
     return client, kind
 
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, unprocessable
+from app.errors import ConsentAlreadyConfirmed, ConsentAlreadyWithdrawn, ConsentExpired, unprocessable
 from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
-from app.models.consent import Consent, ConsentParty, ConsentWithdrawal
+from app.models.consent import Consent, ConsentConfirmation, ConsentParty, ConsentWithdrawal
 from app.records import visible_page
 from app.schemas.consent import ConsentCreate, ConsentWithdraw
 from app.schemas.domain import ConsentStatus
@@ -27,6 +27,13 @@ from app.services.children import require_child
 _consents = table_of(Consent)
 _parties = table_of(ConsentParty)
 _withdrawals = table_of(ConsentWithdrawal)
+_confirmations = table_of(ConsentConfirmation)
+
+
+@dataclass(frozen=True)
+class Party:
+    agency_id: str
+    confirmed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,12 @@ class ConsentView:
     """A consent with what its representation needs besides its own row."""
 
     consent: Consent | Row[Any]
-    agency_ids: list[str]
+    parties: list[Party]
     withdrawal: ConsentWithdrawal | None
+
+    @property
+    def agency_ids(self) -> list[str]:
+        return [party.agency_id for party in self.parties]
 
     @property
     def record_types(self) -> list[RecordType]:
@@ -91,12 +102,16 @@ async def record_consent(session: AsyncSession, caller: Caller, data: ConsentCre
         ConsentParty(consent_id=consent.id, agency_id=agency, child_id=data.child_id) for agency in data.agency_ids
     )
     await session.flush()
+    # The recording agency confirms by recording; every other party decides for its own records.
+    session.add(ConsentConfirmation(consent_id=consent.id, agency_id=caller.agency_id, confirmed_at=now))
+    await session.flush()
     await publish_consent_event(session, EventType.consent_recorded, consent, caller.agency_id)
-    return ConsentView(consent, list(data.agency_ids), None)
+    (view,) = await views_of(session, [consent])
+    return view
 
 
 async def publish_consent_event(
-    session: AsyncSession, event_type: EventType, consent: Consent, actor_agency_id: str | None
+    session: AsyncSession, event_type: EventType, consent: Consent | Row[Any], actor_agency_id: str | None
 ) -> None:
     """To every agency the consent names — on withdrawal and expiry, the ones losing access."""
     await publish(
@@ -110,18 +125,26 @@ async def publish_consent_event(
 
 
 async def views_of(session: AsyncSession, consents: Sequence[Consent | Row[Any]]) -> list[ConsentView]:
-    """Parties and withdrawals for a page of consents, in two queries whatever its size."""
+    """Parties (with their confirmations) and withdrawals for a page of consents, in two
+    queries whatever its size."""
     ids = [consent.id for consent in consents]
     if not ids:
         return []
-    parties: dict[uuid.UUID, list[str]] = {consent_id: [] for consent_id in ids}
+    parties: dict[uuid.UUID, list[Party]] = {consent_id: [] for consent_id in ids}
     rows = await session.execute(
-        select(_parties.c.consent_id, _parties.c.agency_id)
+        select(_parties.c.consent_id, _parties.c.agency_id, _confirmations.c.confirmed_at)
+        .outerjoin(
+            _confirmations,
+            and_(
+                _confirmations.c.consent_id == _parties.c.consent_id,
+                _confirmations.c.agency_id == _parties.c.agency_id,
+            ),
+        )
         .where(_parties.c.consent_id.in_(ids))
         .order_by(_parties.c.agency_id)
     )
-    for consent_id, agency_id in rows:
-        parties[consent_id].append(agency_id)
+    for consent_id, agency_id, confirmed_at in rows:
+        parties[consent_id].append(Party(agency_id, confirmed_at))
     withdrawals = {
         withdrawal.consent_id: withdrawal
         for withdrawal in (
@@ -146,7 +169,7 @@ async def withdraw(session: AsyncSession, caller: Caller, consent: Consent, data
     """Withdrawal takes effect at once: the commit that records it ends the access it gave."""
     existing = await session.get(ConsentWithdrawal, consent.id)
     if existing is not None:
-        raise Conflict("The consent is already withdrawn.")
+        raise ConsentAlreadyWithdrawn("The consent is already withdrawn.")
     withdrawal = ConsentWithdrawal(
         consent_id=consent.id,
         withdrawn_at=utcnow(),
@@ -158,7 +181,32 @@ async def withdraw(session: AsyncSession, caller: Caller, consent: Consent, data
     try:
         await session.flush()
     except IntegrityError:  # a concurrent withdrawal committed first
-        raise Conflict("The consent is already withdrawn.") from None
+        raise ConsentAlreadyWithdrawn("The consent is already withdrawn.") from None
     await publish_consent_event(session, EventType.consent_withdrawn, consent, caller.agency_id)
+    (view,) = await views_of(session, [consent])
+    return view
+
+
+async def confirm(session: AsyncSession, caller: Caller, consent: Consent | Row[Any]) -> ConsentView:
+    """The caller's agency confirms that the family's consent lets it disclose its records.
+
+    From the commit on, the consent opens the caller's records to the other named agencies
+    (while it is active and covers them). Only a named agency gets here (the consent is
+    invisible to others: 404); a second confirmation, or one of a withdrawn or expired consent,
+    is a conflict.
+    """
+    now = utcnow()
+    if await session.get(ConsentWithdrawal, consent.id) is not None:
+        raise ConsentAlreadyWithdrawn("A withdrawn consent cannot be confirmed.")
+    if now >= consent.valid_until:
+        raise ConsentExpired("An expired consent cannot be confirmed.")
+    if await session.get(ConsentConfirmation, (consent.id, caller.agency_id)) is not None:
+        raise ConsentAlreadyConfirmed("Your agency has already confirmed this consent.")
+    session.add(ConsentConfirmation(consent_id=consent.id, agency_id=caller.agency_id, confirmed_at=now))
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent confirmation by the same agency committed first
+        raise ConsentAlreadyConfirmed("Your agency has already confirmed this consent.") from None
+    await publish_consent_event(session, EventType.consent_confirmed, consent, caller.agency_id)
     (view,) = await views_of(session, [consent])
     return view

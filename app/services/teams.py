@@ -12,7 +12,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, Forbidden, NotFound, unprocessable
+from app.errors import Conflict, Forbidden, NotFound, TeamAlreadyOpen, unprocessable
 from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
@@ -20,9 +20,9 @@ from app.models.team import CLOSED, OPEN, Team, TeamMember
 from app.records import visible_page
 from app.schemas.domain import TeamRole
 from app.schemas.team import MemberCreate, TeamCreate
-from app.security.access import RecordType, consent_links
+from app.security.access import RecordType, caller_parameters, caller_rule, consent_links
 from app.security.caller import Caller
-from app.services.children import require_child
+from app.services.children import lock_child
 
 _teams = table_of(Team)
 _members = table_of(TeamMember)
@@ -35,13 +35,26 @@ class TeamView:
 
 
 async def form_team(session: AsyncSession, caller: Caller, data: TeamCreate) -> TeamView:
-    await require_child(session, data.child_id)
+    """One open team per child among the agencies that can see it.
+
+    The create is refused only when the caller may see an open team for the child: a team the
+    caller cannot see neither blocks it nor is revealed by it, so an unrelated agency cannot
+    "squat" the child's team. Creates for one child are serialised by a lock on the child, so two
+    concurrent creates in one circle cannot both win (the database backs this up with one open
+    team per child and agency).
+    """
+    await lock_child(session, data.child_id)
+    visible_open = select(_teams.c.id).where(
+        _teams.c.child_id == data.child_id, _teams.c.status == OPEN, caller_rule("team")
+    )
+    if (await session.execute(visible_open.limit(1), caller_parameters(caller.agency_id))).first() is not None:
+        raise TeamAlreadyOpen("The child already has an open team that your agency can see; close it first.")
     team = Team(child_id=data.child_id, agency_id=caller.agency_id, purpose=data.purpose, status=OPEN)
     session.add(team)
     try:
         await session.flush()
-    except IntegrityError:  # the one-open-team-per-child index; a concurrent create may have won
-        raise Conflict("The child already has an open team.") from None
+    except IntegrityError:  # the one-open-team-per-child-and-agency index
+        raise TeamAlreadyOpen("The child already has an open team that your agency can see; close it first.") from None
     await _publish(session, EventType.team_created, team, caller)
     return TeamView(team, [])
 
@@ -109,11 +122,13 @@ async def add_member(session: AsyncSession, caller: Caller, team: Team, data: Me
     if await session.get(Agency, data.agency_id) is None:
         raise unprocessable(["body", "agency_id"], f"there is no agency {data.agency_id!r}")
     if data.agency_id != team.agency_id:
-        linked = consent_links(team.child_id, team.agency_id, data.agency_id, RecordType.teams, utcnow())
+        # The member's agency will see the team by the access rule, so the same consent is needed:
+        # active, naming both, covering teams, and confirmed by the team's agency (it discloses).
+        linked = consent_links(team.child_id, data.agency_id, team.agency_id, RecordType.teams, utcnow())
         if not (await session.execute(select(linked))).scalar():
             raise Conflict(
                 "A member from another agency needs an active consent for the child that names the "
-                "team's agency and the member's agency and covers teams."
+                "team's agency and the member's agency, covers teams and is confirmed by the team's agency."
             )
     member = TeamMember(
         team_id=team.id,

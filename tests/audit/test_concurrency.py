@@ -23,7 +23,7 @@ def test_two_workers_and_a_cli_writing_at_once_keep_one_chain(
 ) -> None:
     if dialect != "postgresql":
         pytest.skip("concurrent writers from several processes are the PostgreSQL case")
-    admin = world.client(world.agency("social_services", "concurrency-ops"), "admin")
+    admin = world.client(world.agency("social_services", "concurrency-ops"), "admin", platform=True)
     with running_server(settings.database_url, settings.signing_key_file, tmp_path / "server.log") as server:
 
         def burst(worker: int) -> list[int]:

@@ -24,7 +24,7 @@ ROLES = {
     "social": ("socialtjansten", "social_services", "practitioner"),
     "police": ("polisen-lindesberg", "police", "practitioner"),
     "auditor": ("kommunen", "social_services", "auditor"),
-    "admin": ("kommunen", "social_services", "admin"),
+    "admin": ("kommunen", "social_services", "admin"),  # a platform admin: it registers agencies
 }
 
 
@@ -57,7 +57,9 @@ def seed(settings: Settings) -> dict[str, Credentials]:
                 await create_agency(session, AgencyCreate(id=agency_id, kind=kind, name=agency_id.title()))
         async with operator_transaction(settings, "clients add") as (session, _context):
             for name, (agency_id, _kind, role) in ROLES.items():
-                client, _kind, secret = await create_client(session, agency_id=agency_id, role=role, name=name)
+                client, _kind, secret = await create_client(
+                    session, agency_id=agency_id, role=role, name=name, platform=name == "admin"
+                )
                 credentials[name] = Credentials(client.client_id, secret)
         return credentials
 

@@ -48,7 +48,9 @@ def test_the_readme_walkthrough_runs_as_written(api: LiveApi) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "social services, before consent: 404",
-        "social services, with consent: 200",
+        "social services, consent it recorded itself: 404",
+        "confirmed by: norrskolan, socialtjansten",
+        "social services, after the school confirmed: 200",
         "consent: withdrawn",
         "social services, after withdrawal: 404",
     ]

@@ -110,7 +110,7 @@ def test_the_compass_shows_latest_previous_and_change_per_perspective(
     client: TestClient, world: World, domain: Domain, setting: dict[str, str]
 ) -> None:
     school, social, child = setting["school"], setting["social"], setting["child"]
-    domain.consent(school, child, [school, social], ("assessments",))
+    domain.shared_consent(school, child, [school, social], ("assessments",))
     sequence = [
         (school, "professional", in_days(-30), {"safe": {"rating": 2}, "healthy": {"rating": 4}}),
         (social, "professional", in_days(-10), {"safe": {"rating": 3}, "achieving": {"strengths": "Läser mycket."}}),

@@ -47,16 +47,51 @@ def test_forming_a_team_and_adding_the_schools_own_staff(
     assert [item["person_name"] for item in fetched["members"]] == ["Lena Lärare"]
 
 
-def test_one_open_team_per_child(client: TestClient, world: World, setting: dict[str, str]) -> None:
+def test_one_open_team_per_child_for_its_agency(client: TestClient, world: World, setting: dict[str, str]) -> None:
     first = form(client, world, setting["school"], setting["child"])
-    assert form(client, world, setting["school"], setting["child"]).status_code == 409
-    other_agency = form(client, world, setting["social"], setting["child"])
-    assert other_agency.status_code == 409
-    assert other_agency.json()["detail"] == "The child already has an open team."
+    second = form(client, world, setting["school"], setting["child"])
+    assert second.status_code == 409
+    assert second.json()["type"] == "urn:samhandling:problem:team-already-open"
     closed = client.post(f"/api/v1/teams/{first.json()['id']}/close", headers=world.headers(setting["school"]))
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
     assert form(client, world, setting["school"], setting["child"]).status_code == 201
+
+
+def test_an_unrelated_agency_cannot_squat_the_childs_team(
+    client: TestClient, world: World, setting: dict[str, str]
+) -> None:
+    """A team the caller cannot see neither blocks its create nor is revealed by it."""
+    school, child = setting["school"], setting["child"]
+    squatter = world.agency("school")
+    squatted = form(client, world, squatter, child)
+    assert squatted.status_code == 201
+    real = form(client, world, school, child)
+    assert real.status_code == 201, real.text
+    assert client.get(f"/api/v1/teams/{squatted.json()['id']}", headers=world.headers(school)).status_code == 404
+    listed = client.get("/api/v1/teams", params={"child_id": child}, headers=world.headers(school)).json()["items"]
+    assert [item["id"] for item in listed] == [real.json()["id"]]
+    assert client.post(f"/api/v1/teams/{squatted.json()['id']}/close", headers=world.headers(school)).status_code == 404
+    assert form(client, world, squatter, child).status_code == 409  # its own still blocks it
+
+
+def test_a_team_the_caller_may_see_by_confirmed_consent_blocks_a_second(
+    client: TestClient, world: World, domain: Domain, setting: dict[str, str]
+) -> None:
+    school, social, child = setting["school"], setting["social"], setting["child"]
+    school_team = form(client, world, school, child).json()["id"]
+    consent = domain.consent(social, child, [school, social], ("teams",))
+    # Recorded by social services alone: the school's team stays the school's, so no block, no leak.
+    social_team = form(client, world, social, child)
+    assert social_team.status_code == 201
+    domain.confirm(school, consent["id"])
+    # Now both open teams are visible to both agencies; both stay readable, nothing is merged.
+    for agency in (school, social):
+        listed = client.get("/api/v1/teams", params={"child_id": child}, headers=world.headers(agency)).json()
+        assert {item["id"] for item in listed["items"]} == {school_team, social_team.json()["id"]}
+    health = world.agency("health_care")
+    domain.shared_consent(school, child, [school, health], ("teams",))
+    assert form(client, world, health, child).status_code == 409
 
 
 def test_at_most_one_active_contact_person_and_coordinator(
@@ -89,7 +124,9 @@ def test_another_agencys_member_needs_consent_covering_teams(
     assert add(client, world, school, team, social, "member").status_code == 409
     domain.consent(school, child, [school, social], ("concerns",))
     assert add(client, world, school, team, social, "member").status_code == 409
-    domain.consent(school, child, [school, social], ("teams",))
+    unconfirmed = domain.consent(social, child, [school, social], ("teams",))
+    assert add(client, world, school, team, social, "coordinator").status_code == 409  # not the school's word
+    domain.confirm(school, unconfirmed["id"])
     assert add(client, world, school, team, social, "coordinator").status_code == 201
     assert add(client, world, school, team, "no-such-agency", "member").status_code == 422
 

@@ -1,9 +1,12 @@
-"""The consent rule, exhaustively: agencies × consent states × operations (get, list).
+"""The consent rule, exhaustively: agencies × consent states × who recorded and confirmed it ×
+operations (get, list).
 
 A school raises a concern about a child. Who else sees it depends only on consent:
 social services (named in the consent or not), a health centre (never named), under a consent
 that is absent, active, pending, expired, withdrawn, naming another pair of agencies, or
-covering another kind of record.
+covering another kind of record — recorded by the school (which holds the concern, and so
+confirms by recording), or by the reading agency alone, or by the reading agency and then
+confirmed by the school. Only the holder's confirmation opens the holder's record.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from fastapi.testclient import TestClient
 from tests.support import Domain, World, in_days
 
 CONSENT_STATES = ["none", "active", "pending", "expired", "withdrawn", "other-pair", "other-record-type"]
+RECORDED_BY = ["holder", "reader", "reader-then-holder-confirmed"]
 
 
 @dataclass
@@ -27,23 +31,33 @@ class Scene:
     concern_id: str
 
 
-def build(domain: Domain, world: World, state: str) -> Scene:
+def build(domain: Domain, world: World, state: str, recorded_by: str = "holder") -> Scene:
     school, social, health = world.agency("school"), world.agency("social_services"), world.agency("health_care")
     child = domain.child(school)
     concern = domain.concern(school, child)
+    reader = health if state == "other-pair" else social
+    recorder = school if recorded_by == "holder" else reader
+    confirm = recorded_by == "reader-then-holder-confirmed"
+
+    def record(agencies: list[str], record_types: tuple[str, ...] = ("concerns",), **fields: str) -> str:
+        consent = domain.consent(recorder, child, agencies, record_types, **fields)
+        if confirm:
+            domain.confirm(school, consent["id"])
+        return str(consent["id"])
+
     if state == "active":
-        domain.consent(school, child, [school, social])
+        record([school, social])
     elif state == "pending":
-        domain.consent(school, child, [school, social], valid_from=in_days(3), valid_until=in_days(30))
+        record([school, social], valid_from=in_days(3), valid_until=in_days(30))
     elif state == "expired":
-        domain.past_consent(school, child, [school, social])
+        confirmed_by = [recorder, school] if confirm else [recorder]
+        domain.past_consent(recorder, child, [school, social], confirmed_by=confirmed_by)
     elif state == "withdrawn":
-        consent = domain.consent(school, child, [school, social])
-        domain.withdraw(social, consent["id"])
+        domain.withdraw(social, record([school, social]))
     elif state == "other-pair":
-        domain.consent(school, child, [school, health])
+        record([school, health])
     elif state == "other-record-type":
-        domain.consent(school, child, [school, social], record_types=("assessments", "teams"))
+        record([school, social], ("assessments", "teams"))
     return Scene(school, social, health, child, concern["id"])
 
 
@@ -64,12 +78,19 @@ def sees(client: TestClient, world: World, agency: str, scene: Scene) -> tuple[b
     return got.status_code == 200, scene.concern_id in ids
 
 
-@pytest.mark.parametrize("state", CONSENT_STATES)
-def test_visibility_follows_consent(client: TestClient, world: World, domain: Domain, state: str) -> None:
-    scene = build(domain, world, state)
+# Without a consent nobody records or confirms one: that state appears once.
+COMBINATIONS = [(state, by) for state in CONSENT_STATES for by in RECORDED_BY if state != "none" or by == "holder"]
+
+
+@pytest.mark.parametrize(("state", "recorded_by"), COMBINATIONS)
+def test_visibility_follows_consent_confirmed_by_the_holder(
+    client: TestClient, world: World, domain: Domain, state: str, recorded_by: str
+) -> None:
+    scene = build(domain, world, state, recorded_by)
+    holder_said_yes = recorded_by != "reader"
     assert sees(client, world, scene.school, scene) == (True, True)
-    assert sees(client, world, scene.social, scene) == (EXPECTED_SOCIAL[state],) * 2
-    assert sees(client, world, scene.health, scene) == (EXPECTED_HEALTH[state],) * 2
+    assert sees(client, world, scene.social, scene) == (EXPECTED_SOCIAL[state] and holder_said_yes,) * 2
+    assert sees(client, world, scene.health, scene) == (EXPECTED_HEALTH[state] and holder_said_yes,) * 2
 
 
 @pytest.mark.parametrize("state", CONSENT_STATES)

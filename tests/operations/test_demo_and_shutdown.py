@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server import running_server
+from tests.server import issue_token, running_server
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -48,6 +48,13 @@ def test_demo_seeds_a_sandbox_once_and_its_credentials_work(tmp_path: Path) -> N
         ).json()["access_token"]
         concerns = httpx.get(f"{server.url}/api/v1/concerns", headers={"Authorization": f"Bearer {token}"}).json()
         assert len(concerns["items"]) == 1  # the demo's mandatory report reaches social services
+        health = issue_token(server.url, exports["HEALTH_CLIENT_ID"], exports["HEALTH_CLIENT_SECRET"])
+        consents = httpx.get(f"{server.url}/api/v1/consents", headers={"Authorization": f"Bearer {health}"}).json()
+        (consent,) = consents["items"]  # the family's consent, confirmed by every agency it names
+        assert consent["status"] == "active"
+        assert all(party["confirmed_at"] for party in consent["parties"])
+        seen = httpx.get(f"{server.url}/api/v1/concerns", headers={"Authorization": f"Bearer {health}"}).json()
+        assert len(seen["items"]) == 1  # the school's concern, disclosed under the confirmed consent
 
 
 def test_sigterm_lets_requests_in_flight_finish(tmp_path: Path) -> None:
