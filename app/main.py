@@ -113,7 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tokens = tokens
     app.state.authenticator = Authenticator(tokens, RateLimiter(settings.rate_limit_per_minute))
     app.state.login_throttle = LoginThrottle(
-        settings.auth_failures_per_minute, settings.auth_failures_per_address_per_minute
+        database.engine,
+        per_client_and_address=settings.auth_failures_per_minute,
+        per_client=settings.auth_failures_per_client_per_minute,
+        per_address=settings.auth_failures_per_address_per_minute,
     )
     app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
 

@@ -34,7 +34,12 @@ class Settings(BaseSettings):
 
     # Beyond the contract's table: limits and timeouts an operator may need to tune.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
-    auth_failures_per_minute: int = Field(default=10, ge=1)
+    auth_failures_per_minute: int = Field(
+        default=10, ge=1, description="Failed client authentications per client_id and source address."
+    )
+    auth_failures_per_client_per_minute: int = Field(
+        default=100, ge=1, description="Failed client authentications per client_id from all sources together."
+    )
     auth_failures_per_address_per_minute: int = Field(default=0, ge=0, description="0 = off")
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

@@ -29,6 +29,7 @@ from app.models.consent import Consent, ConsentWithdrawal
 from app.models.event import ConsentExpiration
 from app.models.idempotency import IdempotencyRecord
 from app.observability import EVENTS_PENDING
+from app.security.login_throttle import forget_old_attempts
 from app.services.consents import publish_consent_event
 from app.services.subscriptions import pending_count
 from app.settings import Settings
@@ -84,6 +85,7 @@ async def maintain(database: Database, sequencer: Sequencer) -> None:
     if expired:
         logger.info("published %d consent expiries", expired)
     await forget_old_idempotency_keys(database)
+    await forget_old_attempts(database.engine)
     await sequencer.run_once()
     async with database.read_session() as session:
         EVENTS_PENDING.set(await pending_count(session))
