@@ -81,6 +81,10 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class SubscriptionLimitReached(Conflict):
+    slug, title = "subscription-limit-reached", "Subscription limit reached"
+
+
 class PreconditionFailed(AppError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 

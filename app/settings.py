@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhook_disable_after_seconds: float = Field(default=24 * 3600, gt=0)
+    webhook_subscriptions_per_client: int = Field(default=20, ge=1, description="Subscriptions one client may hold.")
+    webhook_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Subscriptions one worker delivers to at once."
+    )
+    webhook_concurrency_per_client: int = Field(
+        default=4, ge=1, description="Subscriptions of one client delivered to at once, across all workers."
+    )
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     events_max_wait_seconds: int = Field(
         default=30, ge=0, le=30, description="Cap on the feed's long poll (`wait`); the feed may answer sooner."

@@ -102,6 +102,15 @@ class World:
                 self.agency("social_services", "operations")
         return "operations"
 
+    def sql_write(self, statement: str, **parameters: Any) -> None:
+        """Change the database behind the service's back (to set up what the API never does)."""
+        engine = create_sync_engine(self.settings)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(statement), parameters)
+        finally:
+            engine.dispose()
+
     def sql(self, statement: str, **parameters: Any) -> list[Any]:
         """Read the database directly (assertions only)."""
         engine = create_sync_engine(self.settings)
