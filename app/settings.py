@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     events_max_wait_seconds: int = Field(
         default=30, ge=0, le=30, description="Cap on the feed's long poll (`wait`); the feed may answer sooner."
     )
+    consent_max_years: int = Field(
+        default=10, ge=1, le=100, description="How far ahead a consent's valid_until may lie, in years."
+    )
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
