@@ -16,6 +16,7 @@ from starlette.routing import Match
 from app.context import SCOPE_KEY
 from app.errors import AppError, problem_response, render_app_error
 from app.idempotency import Replay
+from app.observability import describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def allowed_methods(app: Any, scope: MutableMapping[str, Any]) -> list[str]:
 async def handle_integrity_error(request: Request, error: Exception) -> Response:
     # Services turn the constraint violations they expect into precise 409s; one that reaches
     # here is a conflict nobody anticipated, still the caller's state and not a server fault.
-    logger.warning("unanticipated integrity error: %s", error)
+    logger.warning("unanticipated integrity error: %s", describe_error(error))
     return problem_response(
         409,
         "conflict",

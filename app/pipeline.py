@@ -33,7 +33,7 @@ from app.context import SCOPE_KEY, RequestContext, choose_request_id
 from app.db import Database, is_database_unavailable
 from app.errors import InvalidToken, PayloadTooLarge, ServiceUnavailable, problem_response, render_app_error
 from app.models.base import utcnow
-from app.observability import LOG_APPEND_SECONDS, RequestObserver
+from app.observability import LOG_APPEND_SECONDS, RequestObserver, describe_error, safe_traceback
 from app.security.client_status import rejected_clients
 
 logger = logging.getLogger("samhandling.pipeline")
@@ -187,9 +187,10 @@ class RequestPipeline:
     def _hold_unexpected(self, error: Exception, context: RequestContext) -> _HeldResponse:
         if is_database_unavailable(error):
             context.database_failed = True
-            logger.warning("request %s: database unavailable: %s", context.request_id, error)
+            logger.warning("request %s: database unavailable: %s", context.request_id, describe_error(error))
             return _hold(render_app_error(ServiceUnavailable(), context.request_id))
-        logger.exception("request %s failed", context.request_id, exc_info=error)
+        # The stack, never the exception's message: it may quote the request or the row.
+        logger.error("request %s failed: %s", context.request_id, safe_traceback(error))
         return _hold(
             problem_response(
                 500,
@@ -242,7 +243,7 @@ class RequestPipeline:
                     return _hold(render_app_error(InvalidToken(REVOKED), context.request_id))
         except Exception as error:  # whatever stops the entry from committing stops the request
             await _close_sessions(context)
-            logger.error("request %s: access-log entry not committed: %r", context.request_id, error)
+            logger.error("request %s: access-log entry not committed: %s", context.request_id, describe_error(error))
             unavailable = ServiceUnavailable("The access log could not be written, so nothing was done or returned.")
             return _hold(render_app_error(unavailable, context.request_id))
         return held
@@ -282,7 +283,9 @@ async def _close_sessions(context: RequestContext) -> None:
                 else:
                     await resource.close()
             except Exception as error:  # a broken connection must not turn into a 500
-                logger.warning("request %s: releasing a connection failed: %s", context.request_id, error)
+                logger.warning(
+                    "request %s: releasing a connection failed: %s", context.request_id, describe_error(error)
+                )
     context.write_session = None
     context.read_session = None
     context.read_connection = None

@@ -28,7 +28,7 @@ from app.models.base import table_of, utcnow
 from app.models.consent import Consent, ConsentWithdrawal
 from app.models.event import ConsentExpiration
 from app.models.idempotency import IdempotencyRecord
-from app.observability import EVENTS_PENDING
+from app.observability import EVENTS_PENDING, describe_error
 from app.security.login_throttle import forget_old_attempts
 from app.services.consents import publish_consent_event
 from app.services.subscriptions import pending_count
@@ -108,7 +108,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                     last_maintenance = time.monotonic()
                 await deliverer.start_due()
             except Exception as error:  # e.g. the database is down: wait and try again
-                logger.warning("worker pass failed: %s", error)
+                logger.warning("worker pass failed: %s", describe_error(error))
             # Until a delivery task frees its slot (its subscription may have more), new events
             # may be due (the poll), or the worker is told to stop.
             await _first_of(stop, deliverer.slot_freed, timeout=settings.worker_poll_seconds)

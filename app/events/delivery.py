@@ -41,7 +41,7 @@ from app.events.signing import sign
 from app.models.agency import Client
 from app.models.base import table_of, utcnow
 from app.models.event import Delivery, Subscription
-from app.observability import DELIVERY_FAILURES
+from app.observability import DELIVERY_FAILURES, safe_traceback
 from app.services.subscriptions import disable_subscriptions_of
 from app.settings import Settings
 
@@ -303,8 +303,8 @@ class Deliverer:
     async def _serve(self, subscription: Subscription) -> None:
         try:
             await self.work(subscription)
-        except Exception:  # one receiver's trouble must not stop the others
-            logger.exception("delivery for subscription %s failed", subscription.id)
+        except Exception as error:  # one receiver's trouble must not stop the others
+            logger.error("delivery for subscription %s failed: %s", subscription.id, safe_traceback(error))
 
     async def drain(self) -> None:
         """Shutdown: let the attempts in hand finish (each is bounded by the timeout)."""

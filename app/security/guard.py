@@ -23,6 +23,7 @@ from fastapi.security import OAuth2, SecurityScopes
 
 from app.context import get_context
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
+from app.identifiers import looks_like_identity_number
 from app.security.caller import Caller
 from app.security.rate_limit import RateLimiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
@@ -99,6 +100,8 @@ def _purpose_of_use(request: Request) -> str | None:
         value = "\x00"  # fails the pattern below
     if not _PURPOSE_OF_USE.match(value):
         raise unprocessable(["header", "Purpose-Of-Use"], "1–200 characters of text, no control characters")
+    if looks_like_identity_number(value):  # it is written to the access log
+        raise unprocessable(["header", "Purpose-Of-Use"], "must not hold a personal identity number")
     return value
 
 
