@@ -199,7 +199,8 @@ def cmd_keys_rotate(_args: argparse.Namespace) -> int:
     path = get_settings().signing_key_file
     old = KeyRing.load(path).current.kid
     rotate_signing_key(path)
-    _print_json({"kid": KeyRing.load(path).current.kid, "previous_kid": old})
+    ring = KeyRing.load(path)
+    _print_json({"kid": ring.current.kid, "previous_kid": old, "retired_kids": [key.kid for key in ring.retired]})
     return 0
 
 
@@ -301,9 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.set_defaults(handler=cmd_backup)
 
     keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(dest="action", required=True)
-    keys.add_parser("rotate", help="new signing key; the previous one stays in the JWKS").set_defaults(
-        handler=cmd_keys_rotate
-    )
+    keys.add_parser(
+        "rotate", help="new signing key; the previous one stays in the JWKS, older ones verify checkpoints"
+    ).set_defaults(handler=cmd_keys_rotate)
     return parser
 
 

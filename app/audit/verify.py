@@ -5,8 +5,9 @@ is the previous link's `hash`; `hash` is the SHA-256 of the entry's canonical fo
 (app/audit/chain.py). Then: the head names the last link (so a truncated tail is found); every
 entry up to the head's position is in the chain (so an entry slipped in out of order is
 found); and every stored checkpoint matches the recomputed chain and carries a valid signature
-of the service's key (so a chain rewritten from some point on, with all later hashes
-recomputed, is found too).
+of one of the service's keys — current, previous or retired; any other key is a failure (so a
+chain rewritten from some point on, with all later hashes recomputed and its checkpoints
+re-signed, is found too).
 """
 
 from __future__ import annotations
@@ -92,8 +93,6 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
         checkpoint = checkpoints.get(seq)
         if checkpoint is not None:
             problem = _checkpoint_problem(keys, checkpoint, last_hash)
-            if problem == "unverified":
-                continue
             if problem:
                 return broken(seq, problem)
             checked += 1
@@ -162,13 +161,19 @@ def _canonical_rows(connection: Connection) -> Iterator[tuple[Any, ...]]:
 
 
 def _checkpoint_problem(keys: KeyRing | None, checkpoint: Checkpoint, recomputed_hash: str) -> str | None:
-    """None when the checkpoint holds; "unverified" when signed by a retired key; else the problem."""
+    """None when the checkpoint holds, else the problem.
+
+    A checkpoint signed by a key the service does not know is a failure, not a skip: otherwise
+    rewriting the chain and re-signing its checkpoints with one's own key would pass.
+    """
     if checkpoint.hash != recomputed_hash:
         return "the chain differs from a signed checkpoint: it was rewritten"
     state = signature_state(keys, checkpoint)
     if state == "invalid":
         return "a checkpoint's signature is not the service's: it was forged"
-    return "unverified" if state == "unknown-key" else None
+    if state == "unknown-key":
+        return f"a checkpoint is signed by a key the service does not know (kid {checkpoint.kid[:64]})"
+    return None
 
 
 def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True) -> VerificationResult:
