@@ -41,6 +41,17 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Failed client authentications per client_id from all sources together."
     )
     auth_failures_per_address_per_minute: int = Field(default=0, ge=0, description="0 = off")
+    anonymous_requests_per_minute: int = Field(
+        default=120, ge=0, description="Requests without a valid access token per source address; 0 = off."
+    )
+    anonymous_denial_window_seconds: float = Field(
+        default=10.0, ge=0, le=300, description="Identical anonymous denials within it become one entry; 0 = off."
+    )
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, description="The whole request body, or 408.")
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A connection's request headers, from its opening or the last response."
+    )
+    http_keep_alive_seconds: int = Field(default=5, ge=1, description="An idle connection after a response.")
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0)
