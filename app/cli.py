@@ -17,6 +17,8 @@ from app.security.scopes import AgencyKind, Role
 from app.settings import get_settings
 
 OPENAPI_PATH = Path("openapi") / "openapi.json"
+# Request line and headers together (h11's limit; httptools has its own of about this size).
+MAX_HEADER_BYTES = 16 * 1024
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -48,6 +50,8 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.http_server import PROTOCOL
+
     settings = get_settings()
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker process counts for itself; a shared folder lets /metrics sum them all.
@@ -66,6 +70,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        # Half-open and slow connections are closed: idle after a response, and before a
+        # request's headers are complete (app/http_server.py); the body has its own deadline.
+        http=PROTOCOL,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     return 0
 

@@ -105,6 +105,9 @@ def _purpose_of_use(request: Request) -> str | None:
     return value
 
 
+MAX_JSON_DEPTH = 32  # no request body of this API nests deeper than a few levels
+
+
 async def _require_well_formed_json(request: Request) -> None:
     """A JSON body that is not UTF-8, not JSON or nested absurdly deep is 422, like any bad input."""
     if "json" not in request.headers.get("content-type", ""):
@@ -113,9 +116,27 @@ async def _require_well_formed_json(request: Request) -> None:
     if not body:
         return
     try:
-        orjson.loads(body)  # rejects invalid UTF-8 and nesting deeper than 1024 levels, cheaply
+        document = orjson.loads(body)  # rejects invalid UTF-8 and nesting beyond 1024 levels, in C
     except orjson.JSONDecodeError as error:
         raise unprocessable(["body"], f"Malformed JSON: {error}") from None
+    # Deeper than MAX_JSON_DEPTH is refused before the body is validated (which recurses in Python
+    # per level); the walk is skipped when there are not even that many brackets in all.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth_exceeds(document, MAX_JSON_DEPTH):
+        raise unprocessable(["body"], f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _depth_exceeds(document: object, limit: int) -> bool:
+    level: list[object] = [document]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not any(isinstance(node, dict | list) for node in level):
+            return False
+    return any(isinstance(node, dict | list) for node in level)
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -135,9 +156,10 @@ class GuardedRoute(APIRoute):
             authenticator: Authenticator = request.app.state.authenticator
             caller = authenticator.authenticate(request)
             context.caller = caller
+            # The rate first: a client probing for scopes it lacks spends its allowance too.
+            authenticator.check_rate(caller)
             if not caller.has_scopes(needed):
                 raise InsufficientScope(needed)
-            authenticator.check_rate(caller)
             context.purpose_of_use = _purpose_of_use(request)
             await _require_well_formed_json(request)
             return await handler(request)
