@@ -17,8 +17,6 @@ from app.security.scopes import AgencyKind, Role
 from app.settings import get_settings
 
 OPENAPI_PATH = Path("openapi") / "openapi.json"
-# Request line and headers together (h11's limit; httptools has its own of about this size).
-MAX_HEADER_BYTES = 16 * 1024
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -50,7 +48,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.http_server import PROTOCOL
+    from app.http_server import MAX_HEADER_BYTES, PROTOCOL
 
     settings = get_settings()
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

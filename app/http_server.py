@@ -6,6 +6,10 @@ or sends its headers a byte at a time (slowloris), stays open for good and holds
 descriptor and a slot. This protocol closes a connection whose request headers are not complete
 within `SAMHANDLING_HTTP_HEADER_TIMEOUT_SECONDS` of its opening or of the previous response. The
 body then has `SAMHANDLING_HTTP_BODY_TIMEOUT_SECONDS` in the request pipeline (app/pipeline.py).
+
+It also bounds the request line and headers to `MAX_HEADER_BYTES` (uvicorn's
+`h11_max_incomplete_event_size` applies to its h11 protocol only; httptools keeps whatever comes
+within the deadline in memory): beyond it the request is answered 400 and the connection closed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from app.settings import get_settings
 
 PROTOCOL = "app.http_server:HeaderDeadlineProtocol"
+MAX_HEADER_BYTES = 16 * 1024  # request line and headers together, as h11's default
+
+
+class HeadersTooLarge(Exception):
+    """Raised in a parser callback: httptools stops, uvicorn answers 400 and closes."""
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
@@ -25,10 +34,28 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.header_timeout = get_settings().http_header_timeout_seconds
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_deadline()
+
+    def on_message_begin(self) -> None:
+        self._header_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count_header_bytes(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_header_bytes(len(name) + len(value))
+        super().on_header(name, value)
+
+    def _count_header_bytes(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise HeadersTooLarge
 
     def on_headers_complete(self) -> None:
         self._disarm_header_deadline()

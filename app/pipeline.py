@@ -208,9 +208,8 @@ class RequestPipeline:
         held = _HeldResponse()
         try:
             # The whole body within the read timeout: a client trickling it cannot hold a request.
-            body = await asyncio.wait_for(
-                _read_body(receive, self.max_body_bytes, _declared_length(scope)), self.body_timeout_seconds
-            )
+            async with asyncio.timeout(self.body_timeout_seconds):  # a timer, no extra task
+                body = await _read_body(receive, self.max_body_bytes, _declared_length(scope))
         except _BodyTooLarge:
             error = PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
             return _hold(render_app_error(error, context.request_id))

@@ -65,3 +65,16 @@ def test_an_idle_keep_alive_connection_is_closed_after_its_response(server: Serv
         connection.settimeout(10)
         assert connection.recv(65536).startswith(b"HTTP/1.1 200")
         assert closed_by_server(connection)
+
+
+def test_request_headers_beyond_16_kib_are_refused(server: Server) -> None:
+    padding = b"".join(f"X-Padding-{index}: {'p' * 1000}\r\n".encode() for index in range(40))
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        try:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n" + padding + b"\r\n")
+            connection.settimeout(10)
+            answer = connection.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            answer = b""  # closed on us while sending: refused too
+        assert not answer.startswith(b"HTTP/1.1 200")
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
