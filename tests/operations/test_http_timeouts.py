@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -67,8 +68,8 @@ def test_an_idle_keep_alive_connection_is_closed_after_its_response(server: Serv
         assert closed_by_server(connection)
 
 
-def test_request_headers_beyond_16_kib_are_refused(server: Server) -> None:
-    padding = b"".join(f"X-Padding-{index}: {'p' * 1000}\r\n".encode() for index in range(40))
+def test_request_headers_beyond_64_kib_are_refused(server: Server) -> None:
+    padding = b"".join(f"X-Padding-{index}: {'p' * 1000}\r\n".encode() for index in range(80))
     with socket.create_connection(("127.0.0.1", server.port)) as connection:
         try:
             connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n" + padding + b"\r\n")
@@ -78,3 +79,12 @@ def test_request_headers_beyond_16_kib_are_refused(server: Server) -> None:
             answer = b""  # closed on us while sending: refused too
         assert not answer.startswith(b"HTTP/1.1 200")
         assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
+
+
+def test_the_longest_url_the_spec_allows_still_reaches_the_api(server: Server) -> None:
+    cursor = quote("\U0001d11e" * 2000)  # a 2 000-character cursor of 4-byte characters: 24 KiB
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        connection.sendall(f"GET /api/v1/concerns?cursor={cursor} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        connection.settimeout(10)
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401")  # the API's answer (no token), not the server's 400
