@@ -48,6 +48,8 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.http_server import MAX_HEADER_BYTES, PROTOCOL
+
     settings = get_settings()
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker process counts for itself; a shared folder lets /metrics sum them all.
@@ -66,6 +68,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        # Half-open and slow connections are closed: idle after a response, and before a
+        # request's headers are complete (app/http_server.py); the body has its own deadline.
+        http=PROTOCOL,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     return 0
 
@@ -202,7 +209,8 @@ def cmd_keys_rotate(_args: argparse.Namespace) -> int:
     path = get_settings().signing_key_file
     old = KeyRing.load(path).current.kid
     rotate_signing_key(path)
-    _print_json({"kid": KeyRing.load(path).current.kid, "previous_kid": old})
+    ring = KeyRing.load(path)
+    _print_json({"kid": ring.current.kid, "previous_kid": old, "retired_kids": [key.kid for key in ring.retired]})
     return 0
 
 
@@ -309,9 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.set_defaults(handler=cmd_backup)
 
     keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(dest="action", required=True)
-    keys.add_parser("rotate", help="new signing key; the previous one stays in the JWKS").set_defaults(
-        handler=cmd_keys_rotate
-    )
+    keys.add_parser(
+        "rotate", help="new signing key; the previous one stays in the JWKS, older ones verify checkpoints"
+    ).set_defaults(handler=cmd_keys_rotate)
     return parser
 
 

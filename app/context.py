@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.identifiers import looks_like_identity_number
 from app.security.caller import Caller
 
 if TYPE_CHECKING:
@@ -23,11 +24,20 @@ if TYPE_CHECKING:
 
 SCOPE_KEY = "samhandling.context"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# A UUID, with or without dashes: the usual correlation id, and no personnummer. One in ten
+# random hex UUIDs holds ten digits in a row, so without this they would often be replaced.
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
 def choose_request_id(supplied: str | None) -> str:
-    """The caller's X-Request-ID when it is sane, else a fresh one."""
-    if supplied and _REQUEST_ID.match(supplied):
+    """The caller's X-Request-ID when it is sane, else a fresh one.
+
+    Sane: 1–128 of `A-Z a-z 0-9 . _ -`, and — unless it is a UUID — nothing shaped like a
+    personal identity number (ten digits in a row, or YYMMDD-NNNN): the id is written to both logs.
+    """
+    if not supplied or not _REQUEST_ID.match(supplied):
+        return uuid.uuid4().hex
+    if _UUID.match(supplied) or not looks_like_identity_number(supplied):
         return supplied
     return uuid.uuid4().hex
 

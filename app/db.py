@@ -109,11 +109,17 @@ def create_api_engine(settings: Settings) -> AsyncEngine:
     return _count_pool_use(_create_api_engine(settings), settings)
 
 
+# Every engine hides statement parameters from its error messages: they are the request's data
+# (a concern's description, a guardian's name, a personnummer) and would reach the server log.
+HIDE_PARAMETERS = True
+
+
 def _create_api_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url,
+            hide_parameters=HIDE_PARAMETERS,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
@@ -123,6 +129,7 @@ def _create_api_engine(settings: Settings) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
+        hide_parameters=HIDE_PARAMETERS,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
@@ -140,13 +147,19 @@ def create_sync_engine(settings: Settings, *, pooled: bool = False) -> Engine:
     url = sync_url(settings.database_url)
     poolclass = None if pooled else NullPool
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, poolclass=poolclass, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(
+            url,
+            poolclass=poolclass,
+            hide_parameters=HIDE_PARAMETERS,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
         _install_sqlite_pragmas(engine)
         return engine
     options = " ".join(f"-c {key}={value}" for key, value in _postgres_server_settings(settings).items())
     return create_engine(
         url,
         poolclass=poolclass,
+        hide_parameters=HIDE_PARAMETERS,
         connect_args={"connect_timeout": max(1, int(settings.db_connect_timeout)), "options": options},
     )
 

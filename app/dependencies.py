@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import RequestContext, get_context
 from app.pagination import CursorCodec
+from app.settings import Settings
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in its thread
 # pool, a hop that costs more than these functions do.
@@ -27,6 +28,12 @@ async def get_cursors(request: Request) -> CursorCodec:
     return cursors
 
 
+async def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 ContextDep = Annotated[RequestContext, Depends(context_dependency)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

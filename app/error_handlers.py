@@ -16,6 +16,8 @@ from starlette.routing import Match
 from app.context import SCOPE_KEY
 from app.errors import AppError, problem_response, render_app_error
 from app.idempotency import Replay
+from app.observability import describe_error
+from app.routing import flat_routes
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +49,17 @@ def _clean_validation_errors(raw: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _summary(errors: list[dict[str, Any]]) -> str:
+# A body can be made to fail in thousands of places; the answer names the first ones only.
+MAX_REPORTED_ERRORS = 20
+
+
+def _summary(errors: list[dict[str, Any]], total: int) -> str:
     first = errors[0] if errors else {"loc": [], "msg": "invalid"}
     where = ".".join(str(part) for part in first["loc"]) or "request"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    more = f" (and {total - 1} more)" if total > 1 else ""
+    unlisted = total - len(errors)
+    listed = f"; `errors` lists the first {len(errors)}, {unlisted} more are not listed" if unlisted > 0 else ""
+    return f"{where}: {first['msg']}{more}{listed}"
 
 
 async def handle_app_error(request: Request, error: Exception) -> Response:
@@ -61,12 +69,13 @@ async def handle_app_error(request: Request, error: Exception) -> Response:
 
 async def handle_validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    errors = _clean_validation_errors(error.errors())
+    raw = error.errors()
+    errors = _clean_validation_errors(raw[:MAX_REPORTED_ERRORS])
     return problem_response(
         422,
         "validation-error",
         "The request is not valid",
-        _summary(errors),
+        _summary(errors, len(raw)),
         request_id=_request_id(request),
         errors=errors,
     )
@@ -86,19 +95,10 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     return problem_response(error.status_code, slug, title, detail, request_id=_request_id(request), headers=headers)
 
 
-def _routes(routes: list[Any]) -> list[Any]:
-    """Every route, through included routers (FastAPI keeps them nested)."""
-    flat = []
-    for route in routes:
-        nested = getattr(getattr(route, "original_router", None), "routes", None)
-        flat.extend(_routes(nested) if nested is not None else [route])
-    return flat
-
-
 def allowed_methods(app: Any, scope: MutableMapping[str, Any]) -> list[str]:
     """All methods of every route on this path — Starlette's 405 names only the first route's."""
     methods: set[str] = set()
-    for route in _routes(app.routes):
+    for route in flat_routes(app.routes):
         match, _ = route.matches({**scope, "method": "__none__"})
         if match != Match.NONE and getattr(route, "methods", None):
             methods |= set(route.methods)
@@ -108,7 +108,7 @@ def allowed_methods(app: Any, scope: MutableMapping[str, Any]) -> list[str]:
 async def handle_integrity_error(request: Request, error: Exception) -> Response:
     # Services turn the constraint violations they expect into precise 409s; one that reaches
     # here is a conflict nobody anticipated, still the caller's state and not a server fault.
-    logger.warning("unanticipated integrity error: %s", error)
+    logger.warning("unanticipated integrity error: %s", describe_error(error))
     return problem_response(
         409,
         "conflict",

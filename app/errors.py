@@ -77,6 +77,13 @@ class MethodNotAllowed(AppError):
     status, slug, title = 405, "method-not-allowed", "Method not allowed"
 
 
+class RequestTimeout(AppError):
+    status, slug, title = 408, "request-timeout", "Request timeout"
+
+    def __init__(self, detail: str):
+        super().__init__(detail, headers={"Connection": "close"})
+
+
 class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
@@ -95,6 +102,10 @@ class ConsentExpired(Conflict):
 
 class TeamAlreadyOpen(Conflict):
     slug, title = "team-already-open", "The child already has an open team"
+
+
+class SubscriptionLimitReached(Conflict):
+    slug, title = "subscription-limit-reached", "Subscription limit reached"
 
 
 class PreconditionFailed(AppError):

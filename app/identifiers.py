@@ -8,6 +8,15 @@ from datetime import date
 
 _PERSONNUMMER = re.compile(r"^(\d{8})-?(\d{4})$")
 COORDINATION_DAY_OFFSET = 60
+# What may be a personal identity number inside free text: ten or more digits in a row, or six
+# or eight digits, '-' or '+', four digits (YYMMDD-NNNN, YYYYMMDD-NNNN). Deliberately broad: a
+# false alarm costs a caller's correlation id or a 422, a miss puts a personnummer in the log.
+_IDENTITY_NUMBER_LIKE = re.compile(r"\d{10,}|\d{6}(?:\d{2})?[-+]\d{4}")
+
+
+def looks_like_identity_number(text: str) -> bool:
+    """True when `text` holds something shaped like a personnummer or samordningsnummer."""
+    return _IDENTITY_NUMBER_LIKE.search(text) is not None
 
 
 def luhn_valid(digits: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.audit.aggregation import DenialAggregator
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine
@@ -36,6 +37,7 @@ from app.routers import (
     oauth,
     teams,
 )
+from app.security.anonymous import AnonymousLimiter
 from app.security.guard import Authenticator
 from app.security.login_throttle import LoginThrottle
 from app.security.rate_limit import RateLimiter
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database(create_api_engine(settings))
     sequencer = Sequencer(database.engine)
     committer = GroupCommitter(database.engine, on_commit=sequencer.nudge)
+    aggregator = DenialAggregator(committer, settings.anonymous_denial_window_seconds)
     tokens = TokenService(
         settings.signing_key_file,
         issuer=settings.issuer,
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tune_garbage_collector()
         drain_on_shutdown_signals(lifecycle)
         yield
+        await aggregator.close()  # its counts go through the committer: first
         await committer.close()
         await sequencer.close()
         await database.dispose()
@@ -113,7 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tokens = tokens
     app.state.authenticator = Authenticator(tokens, RateLimiter(settings.rate_limit_per_minute))
     app.state.login_throttle = LoginThrottle(
-        settings.auth_failures_per_minute, settings.auth_failures_per_address_per_minute
+        database.engine,
+        per_client_and_address=settings.auth_failures_per_minute,
+        per_client=settings.auth_failures_per_client_per_minute,
+        per_address=settings.auth_failures_per_address_per_minute,
     )
     app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
 
@@ -144,5 +151,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         observer=RequestObserver(),
         deadline_seconds=settings.request_deadline_seconds,
         lifecycle=lifecycle,
+        anonymous=AnonymousLimiter(tokens, settings.anonymous_requests_per_minute),
+        aggregator=aggregator,
+        routes=app.routes,
+        body_timeout_seconds=settings.http_body_timeout_seconds,
     )
     return app

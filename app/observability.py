@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from typing import Any
 
 import orjson
@@ -99,10 +100,52 @@ def configure_logging(level: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    for chatty in ("httpx", "httpx2"):
+    # Quiet even under SAMHANDLING_LOG_LEVEL=DEBUG: aiosqlite logs every statement with its
+    # parameters at DEBUG, and SQLAlchemy's engine log shows statements at INFO — the request's
+    # data (a personnummer, a guardian's name) would reach the log.
+    for chatty in ("httpx", "httpx2", "aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     # uvicorn's own access log would print raw paths (and so identifiers); ours prints templates.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as the server log may show it: its kind and codes, not its message.
+
+    A database error's message holds what the database says about the row (PostgreSQL's
+    `DETAIL: Key (…)=(…)`, `invalid input syntax for type uuid: "…"`), and any other exception's
+    message may quote the request (a validation error, a body field's value). System errors
+    (a refused connection, a timeout) carry no request data and keep their message.
+    """
+    if isinstance(error, OSError | TimeoutError) and not hasattr(error, "orig"):
+        return f"{type(error).__name__}: {error}"
+    parts = [type(error).__name__]
+    original = getattr(error, "orig", None)
+    if original is not None:
+        parts.append(type(original).__name__)
+        cause = original.__cause__ or original
+        code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+        constraint = getattr(cause, "constraint_name", None) or getattr(
+            getattr(original, "diag", None), "constraint_name", None
+        )
+        parts += [f"sqlstate {code}"] if isinstance(code, str) else []
+        parts += [f"constraint {constraint}"] if isinstance(constraint, str) else []
+    return " ".join([parts[0], f"({', '.join(parts[1:])})" if parts[1:] else ""]).strip()
+
+
+def safe_traceback(error: BaseException) -> str:
+    """The stack of an exception and of those it came from, each named by describe_error."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    lines: list[str] = []
+    for exception in reversed(chain):  # the oldest first, as Python prints them
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(exception.__traceback__))
+        lines.append(describe_error(exception) + "\n")
+    return "".join(lines)
 
 
 access_logger = logging.getLogger("samhandling.access")

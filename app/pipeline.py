@@ -4,13 +4,20 @@ Every HTTP request passes through `RequestPipeline` (a pure ASGI middleware):
 
 1. it gets a request id and a `RequestContext`, and its body is read under the size cap;
 2. the app runs and its response is held back, not sent;
-3. for requests to `/api/v1` and `/oauth/token`, the access-log entries are built from what the
-   route reported and committed — in the request's own write transaction when it succeeded
-   (the write and its entries commit together or not at all), otherwise through the group
-   committer. In that same transaction the caller's client is checked: a revoked client's
-   request commits nothing and is answered 401 (app/security/client_status.py);
+3. for requests to `/api/v1` and `/oauth/token` (and every path that only becomes one once
+   decoded: app/routing.py), the access-log entries are built from what the route reported and
+   committed — in the request's own write transaction when it succeeded (the write and its
+   entries commit together or not at all), otherwise through the group committer. In that same
+   transaction the caller's client is checked: a revoked client's request commits nothing and
+   is answered 401 (app/security/client_status.py);
 4. only then is the response sent. If the entries cannot be committed, the held-back response
    is dropped and the caller gets 503 instead: no data leaves without its log entry.
+
+Requests without a valid token are limited per source address before the app runs
+(app/security/anonymous.py), and repeated identical denials of such requests are counted into
+one entry instead of one each (app/audit/aggregation.py) — the only responses that may leave
+before their entry is committed, and never one with a verified caller. Every API response says
+`Cache-Control: no-store` and every response `X-Content-Type-Options: nosniff`.
 
 Routes cannot forget to log, and they cannot commit: both happen here.
 """
@@ -20,31 +27,52 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit import journal
+from app.audit.aggregation import DenialAggregator
 from app.audit.entries import as_revoked, build_entries
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
 from app.context import SCOPE_KEY, RequestContext, choose_request_id
 from app.db import Database, is_database_unavailable
-from app.errors import InvalidToken, PayloadTooLarge, ServiceUnavailable, problem_response, render_app_error
+from app.errors import (
+    InvalidToken,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    TooManyRequests,
+    problem_response,
+    render_app_error,
+)
 from app.models.base import utcnow
-from app.observability import LOG_APPEND_SECONDS, RequestObserver
+from app.observability import LOG_APPEND_SECONDS, RequestObserver, describe_error, safe_traceback
+from app.routing import is_audited, route_of
+from app.security.anonymous import AnonymousLimiter, source_address
 from app.security.client_status import rejected_clients
 
 logger = logging.getLogger("samhandling.pipeline")
 
-AUDITED_PREFIXES = ("/api/v1/", "/oauth/token")
 REVOKED = "The access token's client is revoked or unknown."
 FAILED_LOG_ATTEMPT_SECONDS = 0.5
+# Denials of requests without a verified caller: the ones a flood consists of (aggregation.py).
+ANONYMOUS_DENIALS = frozenset({401, 429})
+# API answers are about one caller and must not be kept by caches, nor sniffed into HTML.
+_NO_STORE = (b"cache-control", b"no-store")
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
-def is_audited(path: str) -> bool:
-    return path.startswith(AUDITED_PREFIXES) or path == "/api/v1"
+def _with_security_headers(headers: list[tuple[bytes, bytes]], audited: bool) -> list[tuple[bytes, bytes]]:
+    if audited:
+        headers = [header for header in headers if header[0] not in (b"cache-control", b"x-content-type-options")]
+        return [*headers, _NO_STORE, _NOSNIFF]
+    if not any(name == _NOSNIFF[0] for name, _ in headers):
+        headers = [*headers, _NOSNIFF]
+    return headers
 
 
 @dataclass(slots=True)
@@ -108,14 +136,6 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
     return None
 
 
-def route_of(scope: Scope) -> tuple[str | None, str]:
-    """The matched route's template and the action name the log records for it."""
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    action = getattr(route, "operation_id", None) or getattr(route, "name", None)
-    return template, action or "unmatched"
-
-
 class RequestPipeline:
     def __init__(
         self,
@@ -128,6 +148,10 @@ class RequestPipeline:
         observer: RequestObserver,
         deadline_seconds: float,
         lifecycle: Lifecycle,
+        anonymous: AnonymousLimiter,
+        aggregator: DenialAggregator,
+        routes: Iterable[Any],
+        body_timeout_seconds: float,
     ) -> None:
         self.app = app
         self.database = database
@@ -137,6 +161,10 @@ class RequestPipeline:
         self.observer = observer
         self.deadline_seconds = deadline_seconds
         self.lifecycle = lifecycle
+        self.anonymous = anonymous
+        self.aggregator = aggregator
+        self.routes = routes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,23 +180,42 @@ class RequestPipeline:
             database=self.database,
         )
         scope[SCOPE_KEY] = context
-        held = await self._run_app(scope, receive, context)
-        if is_audited(scope["path"]):
+        audited = is_audited(scope["path"])
+        held = self._refuse_anonymous_flood(scope, context) if audited else None
+        if held is None:
+            held = await self._run_app(scope, receive, context)
+        if audited:
             held = await self._commit_with_log(scope, context, held, started)
         else:
             await _close_sessions(context)
+        held.headers = _with_security_headers(held.headers, audited)
         held.headers.append((b"x-request-id", context.request_id.encode()))
         await send({"type": "http.response.start", "status": held.status, "headers": held.headers})
         await send({"type": "http.response.body", "body": b"".join(held.body)})
         self.observer.request_finished(scope, context, held.status, time.perf_counter() - started)
 
+    def _refuse_anonymous_flood(self, scope: Scope, context: RequestContext) -> _HeldResponse | None:
+        """429 before anything runs when an address sends too many requests without a valid token."""
+        wait = self.anonymous.wait_seconds(scope)
+        if not wait:
+            return None
+        refused = TooManyRequests(
+            wait, f"Too many requests without a valid access token from this address; retry after {wait} s."
+        )
+        return _hold(render_app_error(refused, context.request_id))
+
     async def _run_app(self, scope: Scope, receive: Receive, context: RequestContext) -> _HeldResponse:
         held = _HeldResponse()
         try:
-            body = await _read_body(receive, self.max_body_bytes, _declared_length(scope))
+            # The whole body within the read timeout: a client trickling it cannot hold a request.
+            async with asyncio.timeout(self.body_timeout_seconds):  # a timer, no extra task
+                body = await _read_body(receive, self.max_body_bytes, _declared_length(scope))
         except _BodyTooLarge:
             error = PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
             return _hold(render_app_error(error, context.request_id))
+        except TimeoutError:
+            timeout = RequestTimeout(f"The request body did not arrive within {self.body_timeout_seconds:g} s.")
+            return _hold(render_app_error(timeout, context.request_id))
 
         async def hold(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -187,9 +234,10 @@ class RequestPipeline:
     def _hold_unexpected(self, error: Exception, context: RequestContext) -> _HeldResponse:
         if is_database_unavailable(error):
             context.database_failed = True
-            logger.warning("request %s: database unavailable: %s", context.request_id, error)
+            logger.warning("request %s: database unavailable: %s", context.request_id, describe_error(error))
             return _hold(render_app_error(ServiceUnavailable(), context.request_id))
-        logger.exception("request %s failed", context.request_id, exc_info=error)
+        # The stack, never the exception's message: it may quote the request or the row.
+        logger.error("request %s failed: %s", context.request_id, safe_traceback(error))
         return _hold(
             problem_response(
                 500,
@@ -203,8 +251,12 @@ class RequestPipeline:
     async def _commit_with_log(
         self, scope: Scope, context: RequestContext, held: _HeldResponse, started: float
     ) -> _HeldResponse:
-        template, action = route_of(scope)
+        template, action = route_of(scope, held.status, self.routes)
         entries = build_entries(context, status_code=held.status, route=template, action=action, at=utcnow())
+        if context.caller is None and held.status in ANONYMOUS_DENIALS:
+            if not self.aggregator.offer(source_address(scope), entries):
+                await _close_sessions(context)
+                return held  # counted into its window's entry; no verified caller was answered
         session = context.write_session
         caller = None if context.client_verified else context.caller
         try:
@@ -242,7 +294,7 @@ class RequestPipeline:
                     return _hold(render_app_error(InvalidToken(REVOKED), context.request_id))
         except Exception as error:  # whatever stops the entry from committing stops the request
             await _close_sessions(context)
-            logger.error("request %s: access-log entry not committed: %r", context.request_id, error)
+            logger.error("request %s: access-log entry not committed: %s", context.request_id, describe_error(error))
             unavailable = ServiceUnavailable("The access log could not be written, so nothing was done or returned.")
             return _hold(render_app_error(unavailable, context.request_id))
         return held
@@ -257,7 +309,7 @@ class Lifecycle:
 
 async def _send_draining(send: Send) -> None:
     response = render_app_error(ServiceUnavailable("The service is restarting; retry shortly."), None)
-    headers = [*response.raw_headers, (b"connection", b"close")]
+    headers = [*response.raw_headers, (b"connection", b"close"), _NO_STORE, _NOSNIFF]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 
@@ -282,7 +334,9 @@ async def _close_sessions(context: RequestContext) -> None:
                 else:
                     await resource.close()
             except Exception as error:  # a broken connection must not turn into a 500
-                logger.warning("request %s: releasing a connection failed: %s", context.request_id, error)
+                logger.warning(
+                    "request %s: releasing a connection failed: %s", context.request_id, describe_error(error)
+                )
     context.write_session = None
     context.read_session = None
     context.read_connection = None

@@ -34,8 +34,24 @@ class Settings(BaseSettings):
 
     # Beyond the contract's table: limits and timeouts an operator may need to tune.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
-    auth_failures_per_minute: int = Field(default=10, ge=1)
+    auth_failures_per_minute: int = Field(
+        default=10, ge=1, description="Failed client authentications per client_id and source address."
+    )
+    auth_failures_per_client_per_minute: int = Field(
+        default=100, ge=1, description="Failed client authentications per client_id from all sources together."
+    )
     auth_failures_per_address_per_minute: int = Field(default=0, ge=0, description="0 = off")
+    anonymous_requests_per_minute: int = Field(
+        default=120, ge=0, description="Requests without a valid access token per source address; 0 = off."
+    )
+    anonymous_denial_window_seconds: float = Field(
+        default=10.0, ge=0, le=300, description="Identical anonymous denials within it become one entry; 0 = off."
+    )
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, description="The whole request body, or 408.")
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A connection's request headers, from its opening or the last response."
+    )
+    http_keep_alive_seconds: int = Field(default=5, ge=1, description="An idle connection after a response.")
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0)
@@ -48,9 +64,19 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhook_disable_after_seconds: float = Field(default=24 * 3600, gt=0)
+    webhook_subscriptions_per_client: int = Field(default=20, ge=1, description="Subscriptions one client may hold.")
+    webhook_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Subscriptions one worker delivers to at once."
+    )
+    webhook_concurrency_per_client: int = Field(
+        default=4, ge=1, description="Subscriptions of one client delivered to at once, across all workers."
+    )
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     events_max_wait_seconds: int = Field(
         default=30, ge=0, le=30, description="Cap on the feed's long poll (`wait`); the feed may answer sooner."
+    )
+    consent_max_years: int = Field(
+        default=10, ge=1, le=100, description="How far ahead a consent's valid_until may lie, in years."
     )
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

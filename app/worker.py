@@ -2,7 +2,7 @@
 
 Several workers may run at once: each subscription is leased by one at a time, a consent's
 expiry is published once (its notice row's primary key), and chaining passes take turns.
-SIGTERM or SIGINT stops the worker gracefully: it stops claiming, finishes the delivery in
+SIGTERM or SIGINT stops the worker gracefully: it stops claiming, finishes the deliveries in
 hand and exits.
 """
 
@@ -28,7 +28,8 @@ from app.models.base import table_of, utcnow
 from app.models.consent import Consent, ConsentWithdrawal
 from app.models.event import ConsentExpiration
 from app.models.idempotency import IdempotencyRecord
-from app.observability import EVENTS_PENDING
+from app.observability import EVENTS_PENDING, describe_error
+from app.security.login_throttle import forget_old_attempts
 from app.services.consents import publish_consent_event
 from app.services.subscriptions import pending_count
 from app.settings import Settings
@@ -84,6 +85,7 @@ async def maintain(database: Database, sequencer: Sequencer) -> None:
     if expired:
         logger.info("published %d consent expiries", expired)
     await forget_old_idempotency_keys(database)
+    await forget_old_attempts(database.engine)
     await sequencer.run_once()
     async with database.read_session() as session:
         EVENTS_PENDING.set(await pending_count(session))
@@ -99,21 +101,29 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         deliverer = Deliverer(database, settings, worker_id, http)
         last_maintenance = 0.0
         while not stop.is_set():
+            deliverer.slot_freed.clear()
             try:
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                     await maintain(database, sequencer)
                     last_maintenance = time.monotonic()
-                served = await deliverer.run_once()
+                await deliverer.start_due()
             except Exception as error:  # e.g. the database is down: wait and try again
-                logger.warning("worker pass failed: %s", error)
-                served = 0
-            if not served:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
-                except TimeoutError:
-                    pass
+                logger.warning("worker pass failed: %s", describe_error(error))
+            # Until a delivery task frees its slot (its subscription may have more), new events
+            # may be due (the poll), or the worker is told to stop.
+            await _first_of(stop, deliverer.slot_freed, timeout=settings.worker_poll_seconds)
+        await deliverer.drain()
     await database.dispose()
     logger.info("worker %s stopped", worker_id)
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def main(settings: Settings) -> None:

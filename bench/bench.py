@@ -223,6 +223,8 @@ def main() -> None:
                 key_file,
                 SAMHANDLING_SECRETS_KEY_FILE=str(secrets_file),
                 SAMHANDLING_RATE_LIMIT_PER_MINUTE="0",
+                # The token scenario is one address sending nothing but token requests.
+                SAMHANDLING_ANONYMOUS_REQUESTS_PER_MINUTE="0",
                 SAMHANDLING_TOKEN_TTL="900",
                 SAMHANDLING_DB_POOL_SIZE=str(args.connections // workers + 8),
                 SAMHANDLING_DB_MAX_OVERFLOW="4",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,6 +107,15 @@ class World:
                 self.agency("social_services", "operations")
         return "operations"
 
+    def sql_write(self, statement: str, **parameters: Any) -> None:
+        """Change the database behind the service's back (to set up what the API never does)."""
+        engine = create_sync_engine(self.settings)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(statement), parameters)
+        finally:
+            engine.dispose()
+
     def sql(self, statement: str, **parameters: Any) -> list[Any]:
         """Read the database directly (assertions only)."""
         engine = create_sync_engine(self.settings)
@@ -113,6 +124,18 @@ class World:
                 return list(connection.execute(text(statement), parameters).all())
         finally:
             engine.dispose()
+
+
+@contextmanager
+def from_address(http: TestClient, host: str) -> Iterator[TestClient]:
+    """Send this test client's requests from another source address (the ASGI `client`)."""
+    transport = http._transport  # Starlette's test transport, which fills in scope["client"]
+    previous = transport.client  # type: ignore[attr-defined]
+    transport.client = (host, 50000)  # type: ignore[attr-defined]
+    try:
+        yield http
+    finally:
+        transport.client = previous  # type: ignore[attr-defined]
 
 
 def iso(moment: datetime) -> str:

@@ -10,13 +10,19 @@ ensure_ascii=False)` prints, so an auditor can re-check the chain from the API's
 lines of their own (README). An array in a fixed order is as unambiguous as an object and
 cheaper to produce, which matters when verification walks millions of entries. The first
 entry's `prev_hash` is 64 zeros.
+
+Fields added after v1 are `EXTENSION_FIELDS`: their values follow the 17 v1 values, *with
+trailing nulls removed*. So an entry whose extensions are all null — every entry written before
+they existed, and every ordinary entry since — hashes exactly as in v1, and a field appended to
+`EXTENSION_FIELDS` later never changes an older entry's hash (new fields only ever go at the end).
+`repeat_count`: set only on an entry that stands for a run of identical anonymous denials.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +47,8 @@ HASHED_FIELDS: tuple[str, ...] = (
     "purpose_of_use",
     "prev_hash",
 )
+# Append only, never reorder: see the module docstring.
+EXTENSION_FIELDS: tuple[str, ...] = ("repeat_count",)
 
 
 def format_at(at: datetime) -> str:
@@ -48,17 +56,26 @@ def format_at(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_at(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def with_extensions(v1_values: tuple[Any, ...], extension_values: Sequence[Any]) -> tuple[Any, ...]:
+    """The v1 values followed by the extension values, trailing nulls removed."""
+    end = len(extension_values)
+    while end and extension_values[end - 1] is None:
+        end -= 1
+    return v1_values + tuple(extension_values[:end]) if end else v1_values
+
+
 def canonical_values(entry: Mapping[Any, Any]) -> tuple[Any, ...]:
     """The hashed values, in order, in their canonical types (times and ids as text)."""
-    values = []
-    for name in HASHED_FIELDS:
-        value = entry.get(name)
-        if isinstance(value, datetime):
-            value = format_at(value)
-        elif isinstance(value, uuid.UUID):
-            value = str(value)
-        values.append(value)
-    return tuple(values)
+    v1 = tuple(_canonical(entry.get(name)) for name in HASHED_FIELDS)
+    return with_extensions(v1, [_canonical(entry.get(name)) for name in EXTENSION_FIELDS])
 
 
 def canonical_bytes(values: tuple[Any, ...]) -> bytes:

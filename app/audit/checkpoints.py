@@ -66,14 +66,16 @@ def load_checkpoints(connection: Connection) -> dict[int, Checkpoint]:
 
 
 def signature_state(keys: KeyRing | None, checkpoint: Checkpoint) -> str:
-    """`valid`, `invalid` (forged or altered) or `unknown-key` (signed by a retired key)."""
+    """`valid`, `invalid` (forged or altered) or `unknown-key` (a key the service never had —
+    current, previous and retired keys are all known: app/security/keys.py)."""
     if keys is None:
         return "unknown-key"
-    verifier = keys.verifier_for(checkpoint.kid)
-    if verifier is None:
+    known = keys.verifier_for(checkpoint.kid)
+    if known is None:
         return "unknown-key"
+    verifier, algorithm = known
     try:
-        payload = jws.verify(checkpoint.signature, verifier, algorithms=[keys.algorithm])
+        payload = jws.verify(checkpoint.signature, verifier, algorithms=[algorithm])
     except JOSEError:
         return "invalid"
     expected = _payload(checkpoint.seq, checkpoint.hash, checkpoint.created_at)

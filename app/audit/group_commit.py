@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import journal
 from app.audit.entries import as_revoked
-from app.observability import LOG_APPEND_BATCH, LOG_APPEND_SECONDS
+from app.observability import LOG_APPEND_BATCH, LOG_APPEND_SECONDS, describe_error
 from app.security.caller import Caller
 from app.security.client_status import rejected_clients
 
@@ -107,10 +107,10 @@ class GroupCommitter:
                     entries.extend(as_revoked(item.entries) if refused else item.entries)
                 await journal.append(connection, entries)
         except Exception as error:  # every waiter learns that its entries are not committed
-            logger.error("access log append failed for a batch of %d requests: %s", len(batch), error)
+            logger.error("access log append failed for a batch of %d requests: %s", len(batch), describe_error(error))
             for item in batch:
                 if not item.future.done():
-                    item.future.set_exception(LogUnavailable(str(error)))
+                    item.future.set_exception(LogUnavailable(describe_error(error)))
             return
         for item in batch:
             if not item.future.done():

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from app.audit.chain import HASHED_FIELDS
+from app.audit.chain import EXTENSION_FIELDS, HASHED_FIELDS
 from app.models.audit import AccessLogChainLink, AccessLogEntry
 from app.models.base import table_of
 
@@ -14,7 +14,7 @@ log = table_of(AccessLogEntry)
 chain = table_of(AccessLogChainLink)
 
 # An entry's own fields: what its hash covers, without the chain's (seq, prev_hash).
-PUBLIC_COLUMNS = tuple(name for name in HASHED_FIELDS if name not in ("seq", "prev_hash"))
+PUBLIC_COLUMNS = tuple(name for name in HASHED_FIELDS if name not in ("seq", "prev_hash")) + EXTENSION_FIELDS
 
 
 def chained_entries() -> Select[Any]:

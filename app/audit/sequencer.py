@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.audit.chain import entry_hash
 from app.models.audit import AccessLogChainLink, AccessLogEntry, ChainHead
 from app.models.base import table_of
+from app.observability import describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class Sequencer:
             try:
                 await self.run_once()
             except Exception as error:  # the next pass retries; entries stay safe meanwhile
-                logger.warning("sequencer pass failed: %s", error)
+                logger.warning("sequencer pass failed: %s", describe_error(error))
                 await asyncio.sleep(self.IDLE_SECONDS)
             # Under load, many commits nudge at once: one pass per interval serves them all.
             # Readers of the log never wait for this: they chain what they need (catch_up).

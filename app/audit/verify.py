@@ -5,8 +5,9 @@ is the previous link's `hash`; `hash` is the SHA-256 of the entry's canonical fo
 (app/audit/chain.py). Then: the head names the last link (so a truncated tail is found); every
 entry up to the head's position is in the chain (so an entry slipped in out of order is
 found); and every stored checkpoint matches the recomputed chain and carries a valid signature
-of the service's key (so a chain rewritten from some point on, with all later hashes
-recomputed, is found too).
+of one of the service's keys — current, previous or retired; any other key is a failure (so a
+chain rewritten from some point on, with all later hashes recomputed and its checkpoints
+re-signed, is found too).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, tuple_
 
-from app.audit.chain import format_at, values_hash
+from app.audit.chain import EXTENSION_FIELDS, format_at, values_hash, with_extensions
 from app.audit.checkpoints import (
     Checkpoint,
     load_checkpoints,
@@ -82,18 +83,16 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
         seq = row[0]
         if seq != last_seq + 1:
             return broken(last_seq + 1, f"entry {last_seq + 1} of the chain is missing")
-        if not row[-1]:
+        if not row[18]:
             return broken(seq, "the entry this link names is missing")
         if row[16] != last_hash:
             return broken(seq, "prev_hash does not match the previous entry's hash")
-        if values_hash(row[:17]) != row[17]:
+        if values_hash(with_extensions(row[:17], row[19:])) != row[17]:
             return broken(seq, "the entry's content does not match its hash")
         last_seq, last_hash = seq, row[17]
         checkpoint = checkpoints.get(seq)
         if checkpoint is not None:
             problem = _checkpoint_problem(keys, checkpoint, last_hash)
-            if problem == "unverified":
-                continue
             if problem:
                 return broken(seq, problem)
             checked += 1
@@ -120,8 +119,9 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
 
 
 # The links in chain order, each with its entry's fields already in their canonical text form
-# (HASHED_FIELDS order, then the link's hash and whether the entry exists): formatting times and
-# ids in the database, and reading plain tuples, is what lets a walk cover millions of entries.
+# (HASHED_FIELDS order, then the link's hash, whether the entry exists, and the EXTENSION_FIELDS):
+# formatting times and ids in the database, and reading plain tuples, is what lets a walk cover
+# millions of entries.
 _CANONICAL_COLUMNS = {
     "postgresql": (
         "to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
@@ -135,12 +135,16 @@ _CANONICAL_COLUMNS = {
 }
 
 
+# Extension fields are plain integers or text, already canonical as the database returns them.
+_EXTENSION_COLUMNS = ", ".join(f"e.{name}" for name in EXTENSION_FIELDS)
+
+
 def _canonical_links_sql(dialect: str) -> str:
     at, child_id = _CANONICAL_COLUMNS[dialect]
     return (
         f"SELECT c.seq, {at}, e.request_id, e.client_id, e.agency_id, e.role, e.action, e.resource_type, "
         f"e.resource_id, {child_id}, e.method, e.route, e.status_code, e.outcome, e.jti, e.purpose_of_use, "
-        "c.prev_hash, c.hash, e.id IS NOT NULL "
+        f"c.prev_hash, c.hash, e.id IS NOT NULL, {_EXTENSION_COLUMNS} "
         "FROM access_log_chain c LEFT JOIN access_log e ON e.id = c.entry_id ORDER BY c.seq"
     )
 
@@ -162,13 +166,19 @@ def _canonical_rows(connection: Connection) -> Iterator[tuple[Any, ...]]:
 
 
 def _checkpoint_problem(keys: KeyRing | None, checkpoint: Checkpoint, recomputed_hash: str) -> str | None:
-    """None when the checkpoint holds; "unverified" when signed by a retired key; else the problem."""
+    """None when the checkpoint holds, else the problem.
+
+    A checkpoint signed by a key the service does not know is a failure, not a skip: otherwise
+    rewriting the chain and re-signing its checkpoints with one's own key would pass.
+    """
     if checkpoint.hash != recomputed_hash:
         return "the chain differs from a signed checkpoint: it was rewritten"
     state = signature_state(keys, checkpoint)
     if state == "invalid":
         return "a checkpoint's signature is not the service's: it was forged"
-    return "unverified" if state == "unknown-key" else None
+    if state == "unknown-key":
+        return f"a checkpoint is signed by a key the service does not know (kid {checkpoint.kid[:64]})"
+    return None
 
 
 def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True) -> VerificationResult:

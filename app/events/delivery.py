@@ -1,4 +1,4 @@
-"""Delivering webhooks: one subscription at a time per worker, its events strictly in order.
+"""Delivering webhooks: many subscriptions at once per worker, each one's events strictly in order.
 
 A worker leases a due subscription (a row update, so that several workers — on PostgreSQL with
 `FOR UPDATE SKIP LOCKED` — never hold the same one), reads the agency's feed from the
@@ -7,18 +7,30 @@ records the attempt and, on success, the new position, in one transaction. On a 
 subscription waits (exponential backoff with jitter) and the same event is retried next: a
 receiver gets every event, in order, at least once (a crash between its 2xx and our commit
 repeats one delivery, with the same `webhook-id`). A day of failures disables the subscription.
+
+Isolation: each leased subscription is served by a task of its own, up to
+`SAMHANDLING_WEBHOOK_CONCURRENCY` at once per worker and at most
+`SAMHANDLING_WEBHOOK_CONCURRENCY_PER_CLIENT` leases per client across all workers, and every
+attempt is bounded as a whole by the webhook timeout. So a receiver that never answers holds
+only its own subscriptions' slots (serially, five such subscriptions delayed another agency's
+delivery by ~24 s); others are claimed while it hangs.
+
+A subscription whose client is revoked is disabled when a worker comes to claim it (and by the
+revocation itself, app/services/clients.py); an attempt in flight at that moment is the last.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
@@ -26,9 +38,11 @@ from app.events.allowlist import url_problem
 from app.events.feed import SUBSCRIPTION_IS_BEHIND, FeedItem, read_feed
 from app.events.secret_box import unseal
 from app.events.signing import sign
+from app.models.agency import Client
 from app.models.base import table_of, utcnow
 from app.models.event import Delivery, Subscription
-from app.observability import DELIVERY_FAILURES
+from app.observability import DELIVERY_FAILURES, safe_traceback
+from app.services.subscriptions import disable_subscriptions_of
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +51,8 @@ MIN_LEASE_SECONDS = 10.0
 BATCH = 20
 MAX_BACKOFF_SECONDS = 3600.0
 _subscriptions = table_of(Subscription)
+_leased = _subscriptions.alias("leased")
+_clients = table_of(Client)
 
 
 def event_body(item: FeedItem) -> bytes:
@@ -69,35 +85,63 @@ class Deliverer:
         # Long enough for one attempt (renewed after each), short enough that a crashed worker's
         # subscriptions are picked up again within seconds.
         self.lease = timedelta(seconds=max(MIN_LEASE_SECONDS, 3 * settings.webhook_timeout_seconds))
+        self.concurrency = settings.webhook_concurrency
+        self.stopping = False  # set on shutdown: finish the attempts in hand, start no more
+        self.slot_freed = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
 
     async def claim(self) -> Subscription | None:
-        """Lease one due subscription with undelivered events, or None."""
-        now = utcnow()
-        candidate = (
-            select(_subscriptions.c.id)
+        """Lease one due subscription with undelivered events, or None.
+
+        A due subscription of a revoked client is not leased: all of that client's active
+        subscriptions are disabled instead, and the next one is looked for.
+        """
+        while True:
+            now = utcnow()
+            async with self.database.write_session() as session:
+                candidate = self._candidate(now)
+                if session.get_bind().dialect.name == "postgresql":
+                    candidate = candidate.with_for_update(skip_locked=True, of=_subscriptions)
+                chosen = (await session.execute(candidate)).first()
+                if chosen is None:
+                    return None
+                if chosen.revoked_at is not None:
+                    disabled = await disable_subscriptions_of(session, chosen.client_id)
+                    await session.commit()
+                    logger.info("disabled %d subscriptions of revoked client %s", disabled, chosen.client_id)
+                    continue
+                await session.execute(
+                    update(_subscriptions)
+                    .where(_subscriptions.c.id == chosen.id)
+                    .values(lease_owner=self.worker_id, lease_until=now + self.lease)
+                )
+                subscription = await session.get(Subscription, chosen.id)
+                await session.commit()
+                return subscription
+
+    def _candidate(self, now: datetime) -> Any:
+        # Clients already holding their share of leases (on any worker) wait, so that one
+        # client's slow receivers cannot take every slot. Two workers claiming at once may
+        # exceed the share by one each: a fairness bound, not a quota.
+        busy_clients = (
+            select(_leased.c.client_id)
+            .where(_leased.c.lease_until > now)
+            .group_by(_leased.c.client_id)
+            .having(func.count() >= self.settings.webhook_concurrency_per_client)
+        )
+        return (
+            select(_subscriptions.c.id, _subscriptions.c.client_id, _clients.c.revoked_at)
+            .join(_clients, _clients.c.client_id == _subscriptions.c.client_id)
             .where(
                 _subscriptions.c.status == "active",
                 _subscriptions.c.next_attempt_at <= now,
                 (_subscriptions.c.lease_until.is_(None)) | (_subscriptions.c.lease_until < now),
+                _subscriptions.c.client_id.not_in(busy_clients),
                 SUBSCRIPTION_IS_BEHIND,
             )
             .order_by(_subscriptions.c.next_attempt_at)
             .limit(1)
         )
-        async with self.database.write_session() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                candidate = candidate.with_for_update(skip_locked=True)
-            chosen = (await session.execute(candidate)).scalar()
-            if chosen is None:
-                return None
-            await session.execute(
-                update(_subscriptions)
-                .where(_subscriptions.c.id == chosen)
-                .values(lease_owner=self.worker_id, lease_until=now + self.lease)
-            )
-            subscription = await session.get(Subscription, chosen)
-            await session.commit()
-            return subscription
 
     async def work(self, subscription: Subscription) -> None:
         """Deliver what is due for a leased subscription, then give the lease back."""
@@ -108,6 +152,8 @@ class Deliverer:
             items = await read_feed(session, subscription.agency_id, position, BATCH)
         secret = unseal(self.settings.secrets_key_file, subscription.secret_ciphertext)
         for item in items:
+            if self.stopping:
+                break
             if item.event.type not in types:
                 position = item.position
                 continue
@@ -174,14 +220,21 @@ class Deliverer:
         return delivered
 
     async def _still_ours(self, session: AsyncSession, subscription: Subscription) -> bool:
+        """Leased by this worker, still active, and its client not revoked (else: stop here)."""
         owner = (
             await session.execute(
-                select(_subscriptions.c.lease_owner, _subscriptions.c.status)
+                select(_subscriptions.c.lease_owner, _subscriptions.c.status, _clients.c.revoked_at)
+                .join(_clients, _clients.c.client_id == _subscriptions.c.client_id)
                 .where(_subscriptions.c.id == subscription.id)
-                .with_for_update()
+                .with_for_update(of=_subscriptions)
             )
         ).first()
-        return owner is not None and owner.lease_owner == self.worker_id and owner.status == "active"
+        return (
+            owner is not None
+            and owner.lease_owner == self.worker_id
+            and owner.status == "active"
+            and owner.revoked_at is None
+        )
 
     async def _post(self, url: str, item: FeedItem, secret: str) -> tuple[int | None, str | None]:
         problem = url_problem(url, self.settings.webhook_allowlist_entries)
@@ -197,8 +250,13 @@ class Deliverer:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(secret, message_id, timestamp, body),
         }
+        timeout = self.settings.webhook_timeout_seconds
         try:
-            response = await self.http.post(url, content=body, headers=headers)
+            # httpx's timeouts bound each phase (connect, each read); this bounds the whole
+            # attempt, so a receiver that trickles its answer cannot hold the slot for longer.
+            response = await asyncio.wait_for(self.http.post(url, content=body, headers=headers), timeout)
+        except TimeoutError:
+            return None, f"no answer within {timeout:g} s"
         except httpx.HTTPError as error:
             return None, f"{type(error).__name__}: {error}"[:500]
         if 200 <= response.status_code < 300:
@@ -220,13 +278,36 @@ class Deliverer:
             )
             await session.commit()
 
-    async def run_once(self) -> int:
-        """Serve due subscriptions until none is left; returns how many were served."""
-        served = 0
-        while (subscription := await self.claim()) is not None:
-            try:
-                await self.work(subscription)
-            except Exception:  # one receiver's trouble must not stop the others
-                logger.exception("delivery for subscription %s failed", subscription.id)
-            served += 1
-        return served
+    # -- serving many subscriptions at once ----------------------------------------------------
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def start_due(self) -> int:
+        """Lease due subscriptions into the free slots, each served by a task of its own."""
+        started = 0
+        while not self.stopping and len(self._running) < self.concurrency:
+            subscription = await self.claim()
+            if subscription is None:
+                break
+            task = asyncio.create_task(self._serve(subscription), name=f"webhooks-{subscription.id}")
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+            started += 1
+        return started
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self.slot_freed.set()
+
+    async def _serve(self, subscription: Subscription) -> None:
+        try:
+            await self.work(subscription)
+        except Exception as error:  # one receiver's trouble must not stop the others
+            logger.error("delivery for subscription %s failed: %s", subscription.id, safe_traceback(error))
+
+    async def drain(self) -> None:
+        """Shutdown: let the attempts in hand finish (each is bounded by the timeout)."""
+        self.stopping = True
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

@@ -11,6 +11,7 @@ from app.models import (  # noqa: F401
     consent,
     event,
     idempotency,
+    login,
     team,
 )
 

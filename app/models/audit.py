@@ -49,6 +49,9 @@ class AccessLogEntry(SQLModel, table=True):
     outcome: str = Field(sa_column=Column(String(10), nullable=False))
     jti: str | None = Field(default=None, sa_column=Column(String(64)))
     purpose_of_use: str | None = Field(default=None, sa_column=Column(String(200)))
+    # NULL: one request. Else the entry stands for this many identical anonymous denials
+    # (app/audit/aggregation.py). Hashed only when set (app/audit/chain.py EXTENSION_FIELDS).
+    repeat_count: int | None = Field(default=None, sa_column=Column(Integer))
 
 
 class AccessLogChainLink(SQLModel, table=True):

@@ -31,7 +31,8 @@ class Concern(SQLModel, table=True):
     report_to_agency_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("agencies.id")))
     status: str = Field(sa_column=Column(String(16), nullable=False))
     # Every change of status as a fact of its own — {status, from_status, reason, changed_at,
-    # agency_id, client_id} — appended, never rewritten; the first is "received".
+    # agency_id} — appended, never rewritten; the first is "received". (Entries written before
+    # issue 16 also hold the client_id; it is never shown.)
     status_history: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.dependencies import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.etag import etag_of
 from app.idempotency import IdempotencyDep
 from app.models.base import utcnow
@@ -92,12 +92,15 @@ async def record_consent(
     caller: ConsentsWriter,
     context: ContextDep,
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     _idempotency: IdempotencyDep,
 ) -> ConsentPublic:
     """Record that guardians (and, by age and maturity, the child) lift secrecy between the
     named agencies — at least two, the caller's among them — for the stated purpose, kinds of
-    record and time. Never a blanket waiver; never edited afterwards: a change is a new consent."""
+    record and time (`valid_until` at most 10 years ahead, a setting). Never a blanket waiver;
+    never edited afterwards: a change is a new consent."""
+    consents.ensure_stated_period(data, settings.consent_max_years)
     view = await consents.record_consent(session, caller, data)
     context.audit("consent", view.consent.id, view.consent.child_id)
     response.headers["Location"] = f"/api/v1/consents/{view.consent.id}"

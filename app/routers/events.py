@@ -120,7 +120,12 @@ def _subscription(subscription: Subscription) -> dict[str, Any]:
                 ("Deliveries", "events-deliveries", {"subscription_id": "$response.body#/id"}),
                 ("Unsubscribe", "events-unsubscribe", {"subscription_id": "$response.body#/id"}),
             ),
-        }
+        },
+        409: {
+            **problems(409)[409],
+            "description": "The client already holds the most subscriptions allowed "
+            "(problem type `urn:samhandling:problem:subscription-limit-reached`); delete one first.",
+        },
     },
 )
 async def subscribe(
@@ -135,7 +140,9 @@ async def subscribe(
     """Deliver the agency's events of these types to `url` (which must be in the operator's
     allowlist; redirects are not followed). Deliveries are signed per Standard Webhooks
     (`webhook-id`, `webhook-timestamp`, `webhook-signature`), at least once, in order, retried
-    with backoff; a subscription failing for a day is disabled. It starts with the next event."""
+    with backoff; a subscription failing for a day is disabled, and so are all of a client's when
+    it is revoked. A client holds at most 20 subscriptions (a setting; 409 beyond). It starts with
+    the next event."""
     subscription, secret = await subscriptions.subscribe(session, caller, data, request.app.state.settings)
     context.audit("subscription", subscription.id)
     response.headers["Location"] = f"/api/v1/subscriptions/{subscription.id}"

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.context import get_context
+from app.db import Database
 from app.errors import AppError
 from app.observability import TOKEN_FAILURES, TOKENS_ISSUED
 from app.routers.responses import REQUEST_ID_HEADER, problems
@@ -18,6 +19,7 @@ from app.schemas.oauth import AuthorizationServerMetadata, JsonWebKeySet, TokenR
 from app.security.caller import Caller
 from app.security.login_throttle import LoginThrottle
 from app.security.scopes import ALL_SCOPES, format_scopes
+from app.security.secrets import loggable_client_id
 from app.security.tokens import TokenService
 from app.services.clients import authenticate_client
 
@@ -140,24 +142,28 @@ _OAUTH_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OA
 async def issue_token(request: Request) -> JSONResponse:
     """OAuth 2.0 client credentials (RFC 6749 §4.4). Authenticate with HTTP Basic
     (`client_secret_basic`) or form fields (`client_secret_post`). `scope` may narrow the
-    client's scopes. After 10 failed authentications for one client_id within a minute,
-    further attempts get 429 until the minute has passed."""
+    client's scopes. After 10 failed authentications for one client_id from one source address
+    within a minute, further attempts from there get 429 until the minute has passed; after 100
+    for one client_id from all sources together, every attempt for it does (both are settings)."""
     context = get_context(request)
     parameters = _form_parameters(request.headers.get("content-type", ""), await request.body())
     grant_type = parameters.get("grant_type")
     if not grant_type:
         raise OAuthError(400, "invalid_request", "grant_type is required.")
     client_id, secret = _client_credentials(request.headers.get("authorization"), parameters)
-    context.claimed_client_id = client_id[:128]
-    throttle: LoginThrottle = request.app.state.login_throttle
-    session = context.session()
-    await throttle.check(session, client_id, request.client.host if request.client else None)
+    # Caller-supplied text: only a client id of our shape is logged and counted as itself.
+    context.claimed_client_id = loggable_client_id(client_id)
     if grant_type != "client_credentials":
         raise OAuthError(400, "unsupported_grant_type", "Only client_credentials is supported.")
-    authenticated = await authenticate_client(session, client_id, secret)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    # Reserved before argon2 runs, so concurrent guesses count at once (login_throttle.py).
+    reservation = await throttle.reserve(context.claimed_client_id, request.client.host if request.client else None)
+    database: Database = request.app.state.database
+    async with database.read_session() as session:
+        authenticated = await authenticate_client(session, client_id, secret)
     if authenticated is None:
-        throttle.record_failure(request.client.host if request.client else None)
-        raise _invalid_client()
+        raise _invalid_client()  # the reservation stays: it is this failure
+    await throttle.release(reservation)
     client = authenticated.client
     scopes = _granted_scopes(parameters.get("scope"), authenticated.scopes)
     tokens: TokenService = request.app.state.tokens

@@ -29,7 +29,8 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"t
 
 REQUEST_ID_HEADER = {
     "X-Request-ID": {
-        "description": "The caller's X-Request-ID when sane (1–128 of A-Z a-z 0-9 . _ -), else a new id.",
+        "description": "The caller's X-Request-ID when sane (1–128 of A-Z a-z 0-9 . _ -; unless a UUID, no "
+        "run of ten digits or YYMMDD-NNNN, which may be a personal identity number), else a new id.",
         "schema": {"type": "string"},
     }
 }

@@ -34,8 +34,17 @@ class AccessLogEntryPublic(BaseModel):
     outcome: Outcome
     jti: str | None = Field(description="The access token's id.")
     purpose_of_use: str | None = Field(description="The caller's Purpose-Of-Use header, if sent.")
+    repeat_count: int | None = Field(
+        default=None,
+        description="Set when this entry stands for a run of identical anonymous denials (no verified "
+        "caller): how many requests it counts, the last of which had this `at` and `request_id`. Null: "
+        "one request. Hashed after prev_hash, only when set.",
+    )
     prev_hash: str
-    hash: str = Field(description="SHA-256 over the canonical form of the fields above and prev_hash.")
+    hash: str = Field(
+        description="SHA-256 over the canonical form of the fields above and prev_hash, then repeat_count "
+        "when set (README: checking the chain yourself)."
+    )
 
     @field_serializer("at")
     def _canonical_at(self, at: datetime) -> str:

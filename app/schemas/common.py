@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 T = TypeVar("T")
 
@@ -35,7 +35,20 @@ def _rfc3339(value: Any) -> Any:
     return value
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
+def _in_utc_range(value: datetime) -> datetime:
+    """Refuse a time whose UTC form is not a date (0001-01-01T00:00:00+23:59 is in year 0).
+
+    Every stored and compared time is UTC: such a value would fail later, deep in a query or a
+    comparison, as a 500 — so it is a 422 here, for every timestamp a caller can send.
+    """
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("lies outside the range of UTC timestamps (0001-01-01 to 9999-12-31 in UTC)") from None
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc_range)]
 
 
 class StrictInput(BaseModel):

@@ -68,7 +68,6 @@ class StatusHistoryItem(BaseModel):
     reason: str | None
     changed_at: datetime
     agency_id: str
-    client_id: str | None
 
 
 class ConcernPublic(BaseModel):

@@ -23,6 +23,7 @@ from fastapi.security import OAuth2, SecurityScopes
 
 from app.context import get_context
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
+from app.identifiers import looks_like_identity_number
 from app.security.caller import Caller
 from app.security.rate_limit import RateLimiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
@@ -99,7 +100,12 @@ def _purpose_of_use(request: Request) -> str | None:
         value = "\x00"  # fails the pattern below
     if not _PURPOSE_OF_USE.match(value):
         raise unprocessable(["header", "Purpose-Of-Use"], "1–200 characters of text, no control characters")
+    if looks_like_identity_number(value):  # it is written to the access log
+        raise unprocessable(["header", "Purpose-Of-Use"], "must not hold a personal identity number")
     return value
+
+
+MAX_JSON_DEPTH = 32  # no request body of this API nests deeper than a few levels
 
 
 async def _require_well_formed_json(request: Request) -> None:
@@ -110,9 +116,27 @@ async def _require_well_formed_json(request: Request) -> None:
     if not body:
         return
     try:
-        orjson.loads(body)  # rejects invalid UTF-8 and nesting deeper than 1024 levels, cheaply
+        document = orjson.loads(body)  # rejects invalid UTF-8 and nesting beyond 1024 levels, in C
     except orjson.JSONDecodeError as error:
         raise unprocessable(["body"], f"Malformed JSON: {error}") from None
+    # Deeper than MAX_JSON_DEPTH is refused before the body is validated (which recurses in Python
+    # per level); the walk is skipped when there are not even that many brackets in all.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth_exceeds(document, MAX_JSON_DEPTH):
+        raise unprocessable(["body"], f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _depth_exceeds(document: object, limit: int) -> bool:
+    level: list[object] = [document]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not any(isinstance(node, dict | list) for node in level):
+            return False
+    return any(isinstance(node, dict | list) for node in level)
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -132,9 +156,10 @@ class GuardedRoute(APIRoute):
             authenticator: Authenticator = request.app.state.authenticator
             caller = authenticator.authenticate(request)
             context.caller = caller
+            # The rate first: a client probing for scopes it lacks spends its allowance too.
+            authenticator.check_rate(caller)
             if not caller.has_scopes(needed):
                 raise InsufficientScope(needed)
-            authenticator.check_rate(caller)
             context.purpose_of_use = _purpose_of_use(request)
             await _require_well_formed_json(request)
             return await handler(request)

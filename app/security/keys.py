@@ -4,6 +4,13 @@ The private key is a PEM file (settings: SAMHANDLING_SIGNING_KEY_FILE) written w
 `samhandling keys rotate` moves it to `<name>.previous.pem` and creates a new one; while the
 previous file exists its public half stays in the JWKS and tokens it signed still verify, so
 rotation needs no downtime (rotate again after the longest token lifetime to drop it).
+
+A key dropped that way is *retired*, not forgotten: its public JWK is appended to
+`<name>.retired.jwks.json` (0644: public parts only), so the log's signed checkpoints made with it
+still verify — a checkpoint signed by a key the service does not know is a failure. The file
+lives beside the key, not in the database, on purpose: the checkpoints guard against someone
+who can write the database, and a key list in the database would let them add their own key.
+Retired keys verify checkpoints only; tokens verify with the current and the previous key.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import base64
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,7 @@ from jose.backends.base import Key
 
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
 RSA_KEY_BITS = 2048
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k"})
 
 
 def _b64url_uint(value: int) -> str:
@@ -37,6 +45,10 @@ def _b64url_fixed(value: int, length: int) -> str:
 
 def previous_key_path(path: Path) -> Path:
     return path.with_name(path.stem + ".previous" + path.suffix)
+
+
+def retired_keys_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".retired.jwks.json")
 
 
 def generate_private_key_pem(algorithm: str) -> bytes:
@@ -70,12 +82,35 @@ def ensure_signing_key(path: Path, algorithm: str = "RS256") -> bool:
 
 
 def rotate_signing_key(path: Path, algorithm: str | None = None) -> None:
-    """Current key → previous (dropping an older previous); a fresh current key."""
+    """Current key → previous (an older previous is retired: its public part kept); a fresh key."""
     current = SigningKey.load(path)
     previous = previous_key_path(path)
-    previous.unlink(missing_ok=True)
+    if previous.exists():
+        retire_public_key(path, SigningKey.load(previous).public_jwk)  # before its file goes
+        previous.unlink()
     path.rename(previous)
     write_secret_file(path, generate_private_key_pem(algorithm or current.algorithm))
+
+
+def load_retired_keys(path: Path) -> list[dict[str, str]]:
+    retired = retired_keys_path(path)
+    if not retired.exists():
+        return []
+    keys: list[dict[str, str]] = json.loads(retired.read_text(encoding="utf-8")).get("keys", [])
+    return keys
+
+
+def retire_public_key(path: Path, public_jwk: dict[str, str]) -> None:
+    """Append a key's public JWK to the retired list (written whole, then renamed into place)."""
+    keys = load_retired_keys(path)
+    if any(key.get("kid") == public_jwk["kid"] for key in keys):
+        return
+    keys.append({name: public_jwk[name] for name in public_jwk if name not in PRIVATE_MEMBERS})
+    target = retired_keys_path(path)
+    staging = target.with_name(target.name + ".tmp")
+    staging.write_text(json.dumps({"keys": keys}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    staging.chmod(0o644)
+    os.replace(staging, target)
 
 
 class SigningKey:
@@ -135,11 +170,21 @@ class SigningKey:
 
 
 @dataclass(frozen=True)
+class VerifyingKey:
+    """The public half of a key that is no longer one of the two signing keys."""
+
+    kid: str
+    algorithm: str
+    verifier: Key
+
+
+@dataclass(frozen=True)
 class KeyRing:
-    """The current signing key and, during a rotation, the previous one."""
+    """The current signing key, during a rotation the previous one, and the retired ones."""
 
     current: SigningKey
     previous: SigningKey | None = None
+    retired: tuple[VerifyingKey, ...] = field(default_factory=tuple)
 
     @classmethod
     def load(cls, path: Path) -> KeyRing:
@@ -148,18 +193,34 @@ class KeyRing:
         current = SigningKey.load(path)
         previous_path = previous_key_path(path)
         previous = SigningKey.load(previous_path) if previous_path.exists() else None
+        retired = [_verifying_key(jwk_members) for jwk_members in load_retired_keys(path)]
         if previous is not None and previous.algorithm != current.algorithm:
-            previous = None  # only the configured algorithm is ever accepted
-        return cls(current=current, previous=previous)
+            # Only the configured algorithm is ever accepted for tokens; checkpoints it signed
+            # still verify with it.
+            retired.append(VerifyingKey(previous.kid, previous.algorithm, previous.verifier))
+            previous = None
+        return cls(current=current, previous=previous, retired=tuple(retired))
 
     @property
     def algorithm(self) -> str:
         return self.current.algorithm
 
-    def verifier_for(self, kid: str) -> Key | None:
+    def token_verifier_for(self, kid: str) -> Key | None:
+        """Tokens verify with the current key and, during a rotation, the previous one only."""
         for key in (self.current, self.previous):
             if key is not None and key.kid == kid:
                 return key.verifier
+        return None
+
+    def verifier_for(self, kid: str) -> tuple[Key, str] | None:
+        """Any key the service has signed with — retired ones too — and its algorithm (for
+        signed checkpoints); None for a key it never had."""
+        for key in (self.current, self.previous):
+            if key is not None and key.kid == kid:
+                return key.verifier, key.algorithm
+        for retired in self.retired:
+            if retired.kid == kid:
+                return retired.verifier, retired.algorithm
         return None
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
@@ -167,3 +228,10 @@ class KeyRing:
         if self.previous is not None:
             keys.append(self.previous.public_jwk)
         return {"keys": keys}
+
+
+def _verifying_key(members: dict[str, str]) -> VerifyingKey:
+    algorithm = members["alg"]
+    if algorithm not in SUPPORTED_ALGORITHMS:
+        raise ValueError(f"a retired key has an unsupported algorithm {algorithm!r}")
+    return VerifyingKey(members["kid"], algorithm, jwk.construct(members, algorithm))

@@ -1,79 +1,142 @@
 """Brute-force protection for client authentication at the token endpoint.
 
-Per client_id (always on): after `limit` failed authentications within a minute, further
-attempts get 429 until the oldest of those failures is a minute old. The failures are counted
-from the access log itself — every failed attempt is logged before its 401 is sent — so the
-limit holds across all API workers and hosts without any state of its own.
+Three limits, each over the last minute:
+- per client_id *and source address* (`SAMHANDLING_AUTH_FAILURES_PER_MINUTE`, 10): a guesser
+  somewhere else cannot lock the real system out — its own address has not failed;
+- per client_id across all sources (`…_PER_CLIENT_PER_MINUTE`, 100): stops guessing that is
+  spread over many addresses;
+- per source address across client ids (`…_PER_ADDRESS_PER_MINUTE`, off by default).
 
-Per address (off by default): the same, counted in each process's memory.
+An attempt is *reserved* — a row in `auth_attempts`, counted and inserted in one short
+transaction — before its secret is checked, and the row is deleted again once the secret proved
+right. So concurrent guesses count from the moment they arrive: of 40 guesses sent at once only
+`limit` reach argon2 (counting only finished failures let 22 of 40 through on SQLite and all 40
+on PostgreSQL). The count-and-insert is serialised per client_id (and per address when that
+limit is on): on PostgreSQL by transaction-scoped advisory locks, which hold across every API
+process and host; on SQLite by its single writer (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.errors import TooManyRequests
-from app.models.audit import AccessLogEntry
 from app.models.base import table_of, utcnow
+from app.models.login import AuthAttempt
 
-WINDOW_SECONDS = 60
-TOKEN_ROUTE = "/oauth/token"
-_log = table_of(AccessLogEntry)
+WINDOW = timedelta(seconds=60)
+# Advisory-lock namespace (the two-key form, apart from the sequencer's one-key lock).
+_LOCK_NAMESPACE = 7214
+_attempts = table_of(AuthAttempt)
+
+
+def address_key(address: str | None) -> str:
+    return hashlib.sha256((address or "unknown").encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    attempt_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    limit: int
+    condition: ColumnElement[bool]
+    message: str
 
 
 class LoginThrottle:
-    def __init__(self, per_client: int, per_address: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, per_client_and_address: int, per_client: int, per_address: int = 0
+    ) -> None:
+        self._engine = engine.execution_options(sqlite_write=True)
+        self.per_client_and_address = per_client_and_address
         self.per_client = per_client
         self.per_address = per_address
-        self._clock = clock
-        self._address_failures: defaultdict[str, deque[float]] = defaultdict(deque)
 
-    async def check(self, session: AsyncSession, client_id: str, address: str | None) -> None:
-        """Raise 429 when this client_id (or address) is locked out right now."""
-        self._check_address(address)
-        now = utcnow()
-        recent = (
-            (
-                await session.execute(
-                    select(_log.c.at)
-                    .where(
-                        _log.c.client_id == client_id[:128],
-                        _log.c.route == TOKEN_ROUTE,
-                        _log.c.status_code == 401,
-                        _log.c.at > now - timedelta(seconds=WINDOW_SECONDS),
-                    )
-                    .order_by(_log.c.at.desc())
-                    .limit(self.per_client)
+    async def reserve(self, client_key: str, address: str | None) -> Reservation:
+        """Count this attempt in, or raise 429 when a limit is reached (nothing is reserved then)."""
+        source = address_key(address)
+        async with self._engine.begin() as connection:
+            await self._serialise(connection, client_key, source)
+            now = utcnow()
+            # This client's expired rows go here; the worker sweeps those of ids never seen again.
+            await connection.execute(
+                delete(_attempts).where(_attempts.c.client_key == client_key, _attempts.c.at <= now - WINDOW)
+            )
+            for limit in self._limits(client_key, source):
+                await _enforce(connection, limit, now)
+            inserted = await connection.execute(
+                insert(_attempts).values(client_key=client_key, address_key=source, at=now).returning(_attempts.c.id)
+            )
+            return Reservation(int(inserted.scalar_one()))
+
+    async def release(self, reservation: Reservation) -> None:
+        """The secret was right: the attempt is no failure."""
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(_attempts).where(_attempts.c.id == reservation.attempt_id))
+
+    def _limits(self, client_key: str, source: str) -> list[_Limit]:
+        limits = [
+            _Limit(
+                self.per_client_and_address,
+                (_attempts.c.client_key == client_key) & (_attempts.c.address_key == source),
+                "Too many failed authentications for this client from this address",
+            ),
+            _Limit(
+                self.per_client,
+                _attempts.c.client_key == client_key,
+                "Too many failed authentications for this client",
+            ),
+        ]
+        if self.per_address:
+            limits.append(
+                _Limit(
+                    self.per_address,
+                    _attempts.c.address_key == source,
+                    "Too many failed authentications from this address",
                 )
             )
-            .scalars()
-            .all()
+        return limits
+
+    async def _serialise(self, connection: AsyncConnection, client_key: str, source: str) -> None:
+        if connection.dialect.name != "postgresql":
+            return  # SQLite: the transaction began with BEGIN IMMEDIATE, the one writer at a time
+        keys = [client_key] + ([f"address:{source}"] if self.per_address else [])
+        for key in keys:  # always in this order, so two attempts never wait for each other in a cycle
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
+                {"namespace": _LOCK_NAMESPACE, "key": key},
+            )
+
+
+async def _enforce(connection: AsyncConnection, limit: _Limit, now: datetime) -> None:
+    """429 when `limit.limit` attempts matching the condition lie within the window."""
+    recent = (
+        (
+            await connection.execute(
+                select(_attempts.c.at)
+                .where(limit.condition, _attempts.c.at > now - WINDOW)
+                .order_by(_attempts.c.at.desc())
+                .limit(limit.limit)
+            )
         )
-        if len(recent) >= self.per_client:
-            unlocked_at = recent[-1] + timedelta(seconds=WINDOW_SECONDS)
-            wait = math.ceil((unlocked_at - now).total_seconds())
-            raise TooManyRequests(wait, f"Too many failed authentications for this client; retry after {wait} s.")
+        .scalars()
+        .all()
+    )
+    if len(recent) >= limit.limit:
+        wait = max(1, math.ceil((recent[-1] + WINDOW - now).total_seconds()))
+        raise TooManyRequests(wait, f"{limit.message}; retry after {wait} s.")
 
-    def record_failure(self, address: str | None) -> None:
-        if self.per_address and address:
-            self._address_failures[address].append(self._clock())
 
-    def _check_address(self, address: str | None) -> None:
-        if not self.per_address or not address:
-            return
-        failures = self._address_failures[address]
-        horizon = self._clock() - WINDOW_SECONDS
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        if len(failures) >= self.per_address:
-            wait = math.ceil(failures[0] + WINDOW_SECONDS - self._clock())
-            raise TooManyRequests(wait, f"Too many failed authentications from this address; retry after {wait} s.")
-        if not failures:
-            del self._address_failures[address]
+async def forget_old_attempts(engine: AsyncEngine) -> None:
+    """Delete attempts older than the window (the worker's schedule)."""
+    async with engine.execution_options(sqlite_write=True).begin() as connection:
+        await connection.execute(delete(_attempts).where(_attempts.c.at <= utcnow() - WINDOW))

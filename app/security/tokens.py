@@ -111,7 +111,7 @@ class TokenService:
                 raise TokenRejected("the token is not signed with the accepted algorithm")
             if str(header.get("typ", "")).lower() not in (TOKEN_TYPE, "application/" + TOKEN_TYPE):
                 raise TokenRejected("the token is not an access token (typ must be at+jwt)")
-            verifier = keys.verifier_for(str(header.get("kid", "")))
+            verifier = keys.token_verifier_for(str(header.get("kid", "")))
             if verifier is None:
                 raise TokenRejected("the token's signing key is unknown")
             claims = jwt.decode(

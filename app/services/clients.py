@@ -19,6 +19,7 @@ from app.models.agency import Agency, Client
 from app.models.base import utcnow
 from app.security.scopes import scopes_for
 from app.security.secrets import hash_secret, new_client_id, new_client_secret, verify_secret
+from app.services.subscriptions import disable_subscriptions_of
 
 # argon2 is memory-hard by design (19 MiB a hash). It runs on a few dedicated threads — as many
 # as there are cores — so a burst of token requests queues instead of multiplying memory and
@@ -131,6 +132,7 @@ async def revoke_client(
     if client.revoked_at is not None:
         raise Conflict("The client is already revoked.")
     client.revoked_at = utcnow()
+    await disable_subscriptions_of(session, client_id)  # its webhooks stop with its tokens
     await session.flush()
     await _publish(session, EventType.client_revoked, client, actor_agency_id)
     return client, kind

@@ -42,8 +42,9 @@ def _history_item(
         "from_status": previous,
         "reason": reason,
         "changed_at": at.isoformat(),
+        # The agency, never the client: another agency that reads the concern must not learn
+        # which client id raised it (client ids are what the login throttle counts by).
         "agency_id": caller.agency_id,
-        "client_id": caller.client_id,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, select
@@ -210,3 +210,12 @@ async def confirm(session: AsyncSession, caller: Caller, consent: Consent | Row[
     await publish_consent_event(session, EventType.consent_confirmed, consent, caller.agency_id)
     (view,) = await views_of(session, [consent])
     return view
+
+
+def ensure_stated_period(data: ConsentCreate, max_years: int) -> None:
+    """A consent lifts secrecy for a stated time: `valid_until` decades ahead is none (422).
+
+    `max_years` is SAMHANDLING_CONSENT_MAX_YEARS, counted as 365.25 days a year from now.
+    """
+    if data.valid_until > utcnow() + timedelta(days=365.25 * max_years):
+        raise unprocessable(["body", "valid_until"], f"lies more than {max_years} years ahead")

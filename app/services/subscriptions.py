@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound, unprocessable
+from app.errors import NotFound, SubscriptionLimitReached, unprocessable
 from app.events.allowlist import url_problem
 from app.events.feed import SUBSCRIPTION_IS_BEHIND
 from app.events.secret_box import seal
 from app.events.signing import new_webhook_secret
+from app.models.agency import Client
 from app.models.base import table_of, utcnow
 from app.models.event import Delivery, EventRecipient, Subscription
 from app.schemas.event import SubscriptionCreate
@@ -21,6 +22,7 @@ from app.settings import Settings
 _subscriptions = table_of(Subscription)
 _deliveries = table_of(Delivery)
 _recipients = table_of(EventRecipient)
+_clients = table_of(Client)
 
 
 async def _feed_end(session: AsyncSession, agency_id: str) -> tuple[int, int]:
@@ -42,6 +44,7 @@ async def subscribe(
     problem = url_problem(data.url, settings.webhook_allowlist_entries)
     if problem:
         raise unprocessable(["body", "url"], problem)
+    await _ensure_below_limit(session, caller.client_id, settings.webhook_subscriptions_per_client)
     secret = new_webhook_secret()
     position = await _feed_end(session, caller.agency_id)
     subscription = Subscription(
@@ -57,6 +60,34 @@ async def subscribe(
     session.add(subscription)
     await session.flush()
     return subscription, secret
+
+
+async def _ensure_below_limit(session: AsyncSession, client_id: str, limit: int) -> None:
+    """409 when the client already has `limit` subscriptions (disabled ones count until deleted)."""
+    # The client's row is locked first (PostgreSQL; SQLite has one writer), so two concurrent
+    # subscribes of one client cannot both slip under the limit.
+    await session.execute(select(_clients.c.client_id).where(_clients.c.client_id == client_id).with_for_update())
+    held = (
+        await session.execute(
+            select(func.count())
+            .select_from(_subscriptions)
+            .where(_subscriptions.c.client_id == client_id, _subscriptions.c.deleted_at.is_(None))
+        )
+    ).scalar_one()
+    if held >= limit:
+        raise SubscriptionLimitReached(
+            f"This client already has {held} subscriptions, the most allowed ({limit}); delete one first."
+        )
+
+
+async def disable_subscriptions_of(session: AsyncSession, client_id: str) -> int:
+    """Disable every active subscription of a (revoked) client; returns how many."""
+    result = await session.execute(
+        update(_subscriptions)
+        .where(_subscriptions.c.client_id == client_id, _subscriptions.c.status == "active")
+        .values(status="disabled")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def own_subscription(session: AsyncSession, caller: Caller, subscription_id: uuid.UUID) -> Subscription:

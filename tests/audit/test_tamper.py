@@ -13,11 +13,11 @@ from sqlalchemy import Connection, make_url, select, text
 
 from app.audit import verify as verify_module
 from app.audit.chain import entry_hash
-from app.audit.checkpoints import Checkpoint
+from app.audit.checkpoints import Checkpoint, sign_checkpoint
 from app.audit.queries import chain, log
 from app.audit.verify import run_verification
 from app.db import create_sync_engine
-from app.security.keys import KeyRing
+from app.security.keys import KeyRing, SigningKey, generate_private_key_pem
 from app.settings import Settings
 from tests.support import World
 
@@ -53,8 +53,8 @@ def unguarded(settings: Settings, *statements: str, **parameters: object) -> Non
                 if connection.dialect.name == "postgresql":
                     connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
                 else:
-                    connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-                    connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+                    connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+                    connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
             for statement in statements:
                 connection.execute(text(statement), parameters)
     finally:
@@ -127,32 +127,7 @@ def test_a_rewritten_and_rehashed_chain_is_found_by_the_signed_checkpoint(
     assert run_verification(settings, keys).checkpoint is not None  # signs the head
     world.agency("school", "after-checkpoint")
     assert run_verification(settings, keys, checkpoint=False).valid
-    engine = create_sync_engine(settings)
-    with engine.connect() as connection:  # typed, so hashes come out as the app computes them
-        rows = connection.execute(
-            select(chain.c.seq, chain.c.prev_hash, chain.c.hash, log)
-            .select_from(chain.join(log, log.c.id == chain.c.entry_id))
-            .order_by(chain.c.seq)
-        ).mappings()
-        links = [dict(row) for row in rows]
-    engine.dispose()
-    # The intruder alters entry 5 and recomputes every later hash, and the head's too.
-    statements, previous = [], None
-    for link in links:
-        if link["seq"] == 5:
-            link["outcome"] = "denied"
-            statements.append(f"UPDATE access_log SET outcome = 'denied' WHERE id = {link['id']}")
-        if previous is not None:
-            link["prev_hash"] = previous
-        if link["seq"] >= 5:
-            link["hash"] = entry_hash(link)
-            statements.append(
-                f"UPDATE access_log_chain SET prev_hash = '{link['prev_hash']}', hash = '{link['hash']}' "
-                f"WHERE seq = {link['seq']}"
-            )
-        previous = link["hash"]
-    statements.append(f"UPDATE access_log_head SET hash = '{previous}'")
-    unguarded(settings, *statements)
+    rewrite_and_rehash_from(settings, 5)  # the intruder alters entry 5 and recomputes every later hash
     valid, seq, reason = verify(settings, keys)
     assert not valid
     assert seq == chained
@@ -221,3 +196,68 @@ def test_the_checkpoint_is_stored_in_a_transaction_that_writes_from_its_start(
     monkeypatch.setattr(verify_module, "store_checkpoint", store_while_probing)
     assert run_verification(settings, keys).checkpoint is not None
     assert seen == ["locked out"]
+
+
+def rewrite_and_rehash_from(settings: Settings, seq: int) -> str:
+    """Alter entry `seq` and recompute every later hash and the head's; returns the new head hash."""
+    engine = create_sync_engine(settings)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(chain.c.seq, chain.c.prev_hash, chain.c.hash, log)
+            .select_from(chain.join(log, log.c.id == chain.c.entry_id))
+            .order_by(chain.c.seq)
+        ).mappings()
+        links = [dict(row) for row in rows]
+    engine.dispose()
+    statements, previous = [], None
+    for link in links:
+        if link["seq"] == seq:
+            link["outcome"] = "denied"
+            statements.append(f"UPDATE access_log SET outcome = 'denied' WHERE id = {link['id']}")
+        if previous is not None:
+            link["prev_hash"] = previous
+        if link["seq"] >= seq:
+            link["hash"] = entry_hash(link)
+            statements.append(
+                f"UPDATE access_log_chain SET prev_hash = '{link['prev_hash']}', hash = '{link['hash']}' "
+                f"WHERE seq = {link['seq']}"
+            )
+        previous = link["hash"]
+    statements.append(f"UPDATE access_log_head SET hash = '{previous}'")
+    unguarded(settings, *statements)
+    assert previous is not None
+    return previous
+
+
+def test_a_rewrite_with_checkpoints_re_signed_by_another_key_is_found(
+    settings: Settings, keys: KeyRing, chained: int
+) -> None:
+    """The intruder rewrites the chain and replaces its checkpoint with one signed by a key of
+    their own, labelled with that key's id: a checkpoint by an unknown key is a failure."""
+    first = run_verification(settings, keys).checkpoint
+    assert first is not None
+    head_hash = rewrite_and_rehash_from(settings, 5)
+    intruder = KeyRing(current=SigningKey(generate_private_key_pem("RS256")))
+    forged = sign_checkpoint(intruder, first.seq, head_hash)
+    unguarded(
+        settings,
+        "DELETE FROM access_log_checkpoints",
+        "INSERT INTO access_log_checkpoints (seq, hash, created_at, kid, signature) "
+        "VALUES (:seq, :hash, :at, :kid, :sig)",
+        seq=forged.seq,
+        hash=forged.hash,
+        at=forged.created_at.replace(tzinfo=None),
+        kid=forged.kid,
+        sig=forged.signature,
+    )
+    valid, seq, reason = verify(settings, keys)
+    assert not valid
+    assert seq == first.seq
+    assert "does not know" in reason
+
+
+def test_checkpoints_cannot_be_verified_without_the_keys(settings: Settings, keys: KeyRing, chained: int) -> None:
+    assert run_verification(settings, keys).checkpoint is not None
+    result = run_verification(settings, None, checkpoint=False)
+    assert not result.valid
+    assert "does not know" in (result.reason or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -86,6 +87,57 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+@dataclass
+class HangingReceiver:
+    """Accepts connections, reads what is sent, and never answers."""
+
+    url: str = ""
+    connections: list[socket.socket] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def accepted(self) -> int:
+        with self.lock:
+            return len(self.connections)
+
+    def wait_for_connections(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.accepted < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only {self.accepted} connections to the hanging receiver in {timeout}s")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def hanging_receiver() -> Iterator[HangingReceiver]:
+    state = HangingReceiver()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    state.url = f"http://127.0.0.1:{listener.getsockname()[1]}/never-answers"
+    stopped = threading.Event()
+
+    def accept() -> None:
+        while not stopped.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with state.lock:
+                state.connections.append(connection)  # kept open, read by nobody, never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield state
+    stopped.set()
+    thread.join(timeout=5)
+    listener.close()
+    with state.lock:
+        for connection in state.connections:
+            connection.close()
 
 
 class WorkerProcess:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.events.conftest import Receiver, WorkerProcess
+from app.main import create_app
+from app.operator import operator_transaction
+from app.services.clients import revoke_client
+from app.settings import Settings
+from tests.events.conftest import HangingReceiver, Receiver, WorkerProcess
 from tests.support import Domain, World
 
 
@@ -207,3 +214,90 @@ def test_only_practitioners_subscribe(client: TestClient, world: World, role: st
         headers=headers,
     )
     assert response.status_code == 403
+
+
+def revoke(world: World, client_id: str) -> None:
+    """Revoke as the operator does (`samhandling clients revoke`)."""
+
+    async def run() -> None:
+        async with operator_transaction(world.settings, "clients revoke") as (session, _context):
+            await revoke_client(session, client_id)
+
+    asyncio.run(run())
+
+
+def subscription_status(world: World, subscription_id: str) -> str:
+    statuses = {uuid.UUID(str(row.id)): row.status for row in world.sql("SELECT id, status FROM subscriptions")}
+    return str(statuses[uuid.UUID(subscription_id)])
+
+
+def test_revoking_a_client_disables_its_subscriptions(client: TestClient, world: World, receiver: Receiver) -> None:
+    school = world.agency("school")
+    subscription = subscribe(client, world, school, receiver.url, ["concern.received"])
+    revoke(world, world.client(school).client_id)
+    assert subscription_status(world, subscription["id"]) == "disabled"
+
+
+def test_a_worker_delivers_nothing_to_a_revoked_clients_subscriptions(
+    client: TestClient,
+    world: World,
+    domain: Domain,
+    receiver: Receiver,
+    workers: Callable[[], WorkerProcess],
+) -> None:
+    school, social, health = world.agency("school"), world.agency("social_services"), world.agency("health_care")
+    revoked = subscribe(client, world, social, receiver.url, ["concern.received"])
+    subscribe(client, world, health, receiver.url, ["concern.received"])
+    # Revoked behind the service's back (no revoke_client): the worker itself must notice.
+    world.sql_write(
+        "UPDATE clients SET revoked_at = :now WHERE client_id = :id",
+        now=datetime.now(UTC),
+        id=world.client(social).client_id,
+    )
+    domain.concern(school, domain.child(school), report_to_agency_id=social)
+    health_concern = domain.concern(health, domain.child(health))
+    workers()
+    receiver.wait_for(lambda r: len(r.successes()) >= 1)
+    time.sleep(1.0)  # give a delivery to the revoked client's receiver the chance to show up
+    assert [item.event["record_id"] for item in receiver.received] == [health_concern["id"]]
+    assert subscription_status(world, revoked["id"]) == "disabled"
+
+
+def test_a_client_holds_at_most_the_subscription_limit(settings: Settings, world: World, receiver: Receiver) -> None:
+    limited = settings.model_copy(update={"webhook_subscriptions_per_client": 3})
+    with TestClient(create_app(limited)) as client:
+        world = World(limited, client)
+        school = world.agency("school")
+        created = [subscribe(client, world, school, receiver.url, ["concern.received"]) for _ in range(3)]
+        refused = client.post(
+            "/api/v1/subscriptions",
+            json={"url": receiver.url, "event_types": ["concern.received"]},
+            headers=world.headers(school),
+        )
+        assert refused.status_code == 409
+        assert refused.json()["type"] == "urn:samhandling:problem:subscription-limit-reached"
+        other = world.agency("school")  # another client is not affected
+        subscribe(client, world, other, receiver.url, ["concern.received"])
+        deleted = client.delete(f"/api/v1/subscriptions/{created[0]['id']}", headers=world.headers(school))
+        assert deleted.status_code == 204
+        subscribe(client, world, school, receiver.url, ["concern.received"])
+
+
+def test_receivers_that_never_answer_do_not_delay_another_agencys_delivery(
+    client: TestClient,
+    world: World,
+    domain: Domain,
+    receiver: Receiver,
+    hanging_receiver: HangingReceiver,
+    workers: Callable[[], WorkerProcess],
+) -> None:
+    slow, other = world.agency("school"), world.agency("social_services")
+    for _ in range(5):
+        subscribe(client, world, slow, hanging_receiver.url, ["concern.received"])
+    subscribe(client, world, other, receiver.url, ["concern.received"])
+    domain.concern(slow, domain.child(slow))
+    workers()
+    hanging_receiver.wait_for_connections(1)  # the worker is busy with a receiver that never answers
+    expected = domain.concern(other, domain.child(other))["id"]
+    # Delivered one after the other, the hanging ones (2 s timeout each in these tests) held it ~10 s.
+    receiver.wait_for(lambda r: [item.event["record_id"] for item in r.successes()] == [expected], timeout=3.0)

@@ -12,8 +12,15 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from app.audit.verify import run_verification
 from app.main import create_app
-from app.security.keys import KeyRing, ensure_signing_key, rotate_signing_key
+from app.security.keys import (
+    KeyRing,
+    ensure_signing_key,
+    previous_key_path,
+    retired_keys_path,
+    rotate_signing_key,
+)
 from app.settings import Settings
 from tests.support import World
 
@@ -99,3 +106,33 @@ def test_ensure_signing_key_can_make_an_es256_key(tmp_path: Path) -> None:
     assert ensure_signing_key(path, "ES256")
     assert KeyRing.load(path).algorithm == "ES256"
     assert KeyRing.load(path).jwks()["keys"][0]["crv"] == "P-256"
+
+
+def test_retired_keys_still_verify_checkpoints_but_never_tokens(
+    settings: Settings, signing_key_file: Path, tmp_path: Path, world: World
+) -> None:
+    key_file = tmp_path / "signing-key.pem"
+    key_file.write_bytes(signing_key_file.read_bytes())
+    key_file.chmod(0o600)
+    settings = settings.model_copy(update={"signing_key_file": key_file})
+    with TestClient(create_app(settings)) as before:
+        old_headers = World(settings, before).admin()
+    first = KeyRing.load(key_file)
+    assert run_verification(settings, first).checkpoint is not None  # signed by the first key
+    rotate_signing_key(key_file)
+    rotate_signing_key(key_file)  # the first key is retired now: no PEM left, its public part kept
+    assert signing_key_file.read_bytes() not in {key_file.read_bytes(), previous_key_path(key_file).read_bytes()}
+    retired_file = retired_keys_path(key_file)
+    assert stat.S_IMODE(retired_file.stat().st_mode) == 0o644
+    retired = json.loads(retired_file.read_text())["keys"]
+    assert [key["kid"] for key in retired] == [first.current.kid]
+    assert not PRIVATE_MEMBERS & set(retired[0])
+
+    ring = KeyRing.load(key_file)
+    result = run_verification(settings, ring)
+    assert result.valid, result.reason
+    assert result.checkpoints_verified >= 1
+    with TestClient(create_app(settings)) as after:
+        kids = [key["kid"] for key in after.get("/.well-known/jwks.json").json()["keys"]]
+        assert first.current.kid not in kids
+        assert after.get("/api/v1/agencies", headers=old_headers).status_code == 401
