@@ -12,6 +12,9 @@ chains, in (txid, id) order, exactly the entries after the last one it chained a
 horizon, so an entry committed late by a slow transaction is never skipped. On SQLite one
 writer at a time commits, in id order.
 
+Each pass also extends the Merkle tree over the chain (app/audit/tree_store.py) in the same
+transaction; on a log older than the tree, passes build it from the chain in bounded batches.
+
 Why not chain inside each request's transaction? Then every writing transaction would hold
 the chain head's lock until it commits, and all requests of all workers would queue behind it
 (measured: bench/log_append.py, README "The access log").
@@ -27,6 +30,7 @@ from sqlalchemy import Connection, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.chain import entry_hash
+from app.audit.tree_store import extend_tree
 from app.models.audit import AccessLogChainLink, AccessLogEntry, ChainHead
 from app.models.base import table_of
 from app.observability import describe_error
@@ -109,7 +113,7 @@ def chain_pending(connection: Connection, *, wait: bool = False, limit: int = BA
     if horizon is not None:
         statement = statement.where(_log.c.txid < horizon)
     rows = connection.execute(statement).mappings().all()
-    if not rows:
+    if not rows and head.tree_size == head.seq:
         return 0
     seq, prev_hash = head.seq, head.hash
     links: list[dict[str, Any]] = []
@@ -118,13 +122,15 @@ def chain_pending(connection: Connection, *, wait: bool = False, limit: int = BA
         digest = entry_hash({**row, "seq": seq, "prev_hash": prev_hash})
         links.append({"seq": seq, "entry_id": row["id"], "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    connection.execute(insert(_chain), links)
-    last = rows[-1]
-    connection.execute(
-        update(_head)
-        .where(_head.c.id == HEAD_ID)
-        .values(seq=seq, hash=prev_hash, last_txid=last["txid"], last_entry_id=last["id"])
-    )
+    if links:
+        connection.execute(insert(_chain), links)
+    # The Merkle tree grows in the same transaction: a leaf is in the tree once it is chained.
+    tree_size = extend_tree(connection, head.tree_size, head.seq, [link["hash"] for link in links])
+    values: dict[str, Any] = {"tree_size": tree_size}
+    if rows:
+        values.update(seq=seq, hash=prev_hash, last_txid=rows[-1]["txid"], last_entry_id=rows[-1]["id"])
+    if rows or tree_size != head.tree_size:
+        connection.execute(update(_head).where(_head.c.id == HEAD_ID).values(**values))
     return len(rows)
 
 

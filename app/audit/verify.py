@@ -8,6 +8,8 @@ found); and every stored checkpoint matches the recomputed chain and carries a v
 of one of the service's keys — current, previous or retired; any other key is a failure (so a
 chain rewritten from some point on, with all later hashes recomputed and its checkpoints
 re-signed, is found too).
+Alongside, the Merkle tree over the chain is rebuilt and every signed tree head and stored node
+is held to it (app/audit/tree_verify.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from app.audit.checkpoints import (
     signature_state,
     store_checkpoint,
 )
+from app.audit.merkle import EMPTY_ROOT
 from app.audit.sequencer import BATCH_ENTRIES, chain_pending
+from app.audit.tree_heads import SignedTreeHead, TreeHead, load_tree_heads, sign_tree_head, store_tree_head
+from app.audit.tree_verify import TreeCheck
 from app.db import create_sync_engine
 from app.models.audit import GENESIS_HASH, AccessLogChainLink, AccessLogEntry, ChainHead
 from app.models.base import table_of
@@ -51,6 +56,9 @@ class VerificationResult:
     checkpoints_verified: int
     seconds: float
     checkpoint: Checkpoint | None = None
+    tree_root: str = EMPTY_ROOT.hex()  # RFC 9162 MTH of the verified chain
+    tree_heads_verified: int = 0
+    tree_head: SignedTreeHead | None = None
 
     def summary(self) -> dict[str, Any]:
         summary = asdict(self)
@@ -64,6 +72,7 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
     started = time.perf_counter()
     head = connection.execute(select(_head).where(_head.c.id == 1)).one()
     checkpoints = load_checkpoints(connection)
+    tree = TreeCheck(connection, keys, head.tree_size, load_tree_heads(connection))
     walked, last_seq, last_hash, checked = 0, 0, GENESIS_HASH, 0
 
     def broken(seq: int, reason: str) -> VerificationResult:
@@ -76,6 +85,7 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
             reason=reason,
             checkpoints_verified=checked,
             seconds=time.perf_counter() - started,
+            tree_heads_verified=tree.heads_verified,
         )
 
     for row in _canonical_rows(connection):
@@ -90,6 +100,9 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
         if values_hash(with_extensions(row[:17], row[19:])) != row[17]:
             return broken(seq, "the entry's content does not match its hash")
         last_seq, last_hash = seq, row[17]
+        tree_problem = tree.add(seq, last_hash)
+        if tree_problem:
+            return broken(*tree_problem)
         checkpoint = checkpoints.get(seq)
         if checkpoint is not None:
             problem = _checkpoint_problem(keys, checkpoint, last_hash)
@@ -106,6 +119,9 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
     beyond = [seq for seq in checkpoints if seq > last_seq]
     if beyond:
         return broken(last_seq + 1, f"a signed checkpoint names entry {beyond[0]}; the chain ends at {last_seq}")
+    tree_problem = tree.finish(last_seq)
+    if tree_problem:
+        return broken(*tree_problem)
     return VerificationResult(
         valid=True,
         entries=walked,
@@ -115,6 +131,8 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
         reason=None,
         checkpoints_verified=checked,
         seconds=time.perf_counter() - started,
+        tree_root=tree.root(),
+        tree_heads_verified=tree.heads_verified,
     )
 
 
@@ -182,7 +200,8 @@ def _checkpoint_problem(keys: KeyRing | None, checkpoint: Checkpoint, recomputed
 
 
 def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True) -> VerificationResult:
-    """Verify the whole log in one snapshot; when it is intact, sign and store its head."""
+    """Verify the whole log in one snapshot; when it is intact, sign and store its head, and the
+    head of the Merkle tree over it (the root recomputed by the walk, not read from storage)."""
     engine = create_sync_engine(settings)
     try:
         while True:  # first chain whatever is committed but not yet chained
@@ -196,11 +215,14 @@ def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bo
                 result = verify_chain(connection, keys)
         if checkpoint and result.valid and keys is not None and result.head_seq > 0:
             signed = sign_checkpoint(keys, result.head_seq, result.head_hash)
+            tree_head = sign_tree_head(keys, TreeHead(result.head_seq, result.tree_root))
             # A writing transaction from its start: on SQLite a read-then-write transaction fails
             # at once (no busy wait) when a running service committed in between.
             with engine.execution_options(sqlite_write=True).begin() as connection:
+                store_tree_head(connection, tree_head)
                 store_checkpoint(connection, signed)
             result.checkpoint = signed
+            result.tree_head = tree_head
         return result
     finally:
         engine.dispose()

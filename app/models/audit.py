@@ -1,11 +1,12 @@
-"""The access log: entries (append-only), the hash chain over them, its head and checkpoints."""
+"""The access log: entries (append-only), the hash chain over them, its head and checkpoints,
+and the Merkle tree over the chain with its signed tree heads."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Uuid
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, SmallInteger, String, Uuid
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime
@@ -69,7 +70,11 @@ class AccessLogChainLink(SQLModel, table=True):
 
 
 class ChainHead(SQLModel, table=True):
-    """The single row saying where the chain ends and which entry the sequencer chained last."""
+    """The single row saying where the chain ends and which entry the sequencer chained last.
+
+    `tree_size`: how many of the chain's entries the stored Merkle tree covers (the sequencer
+    extends it with the chain; on a log older than the tree it catches up in batches).
+    """
 
     __tablename__ = "access_log_head"
 
@@ -78,6 +83,7 @@ class ChainHead(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), nullable=False))
     last_txid: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_entry_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tree_size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class AccessLogCheckpoint(SQLModel, table=True):
@@ -93,6 +99,40 @@ class AccessLogCheckpoint(SQLModel, table=True):
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    kid: str = Field(sa_column=Column(String(64), nullable=False))
+    signature: str = Field(sa_column=Column(String(2000), nullable=False))
+
+
+class AccessLogTreeNode(SQLModel, table=True):
+    """The hash of a complete, aligned subtree of the Merkle tree over the chain (append-only).
+
+    Node (`level`, `position`) covers leaves [position·2^level, (position+1)·2^level), i.e. the
+    entries with seq position·2^level + 1 … (position+1)·2^level. Only levels from
+    app/audit/tree_store.py's MIN_STORED_LEVEL up are stored; smaller subtrees are hashed from
+    the chain's own `hash` column when a proof needs them. `hash` holds the 32 raw bytes.
+    """
+
+    __tablename__ = "access_log_tree_nodes"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AccessLogTreeHead(SQLModel, table=True):
+    """A signed statement "the tree of the first `tree_size` entries has this root" (append-only).
+
+    Stored with each checkpoint; `signature` is a compact JWS over {"root_hash", "timestamp",
+    "tree_size"} (app/audit/tree_heads.py), so a witness holding it can demand consistency
+    proofs from it to any later head.
+    """
+
+    __tablename__ = "access_log_tree_heads"
+
+    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root_hash: str = Field(sa_column=Column(String(64), nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     kid: str = Field(sa_column=Column(String(64), nullable=False))
     signature: str = Field(sa_column=Column(String(2000), nullable=False))

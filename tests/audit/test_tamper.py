@@ -45,7 +45,13 @@ def entry_id(world: World, seq: int) -> int:
 
 def unguarded(settings: Settings, *statements: str, **parameters: object) -> None:
     """Run statements with the append-only triggers out of the way, as an intruder would."""
-    tables = ("access_log", "access_log_chain", "access_log_checkpoints")
+    tables = (
+        "access_log",
+        "access_log_chain",
+        "access_log_checkpoints",
+        "access_log_tree_nodes",
+        "access_log_tree_heads",
+    )
     engine = create_sync_engine(settings)
     try:
         with engine.begin() as connection:
@@ -233,7 +239,8 @@ def test_a_rewrite_with_checkpoints_re_signed_by_another_key_is_found(
     settings: Settings, keys: KeyRing, chained: int
 ) -> None:
     """The intruder rewrites the chain and replaces its checkpoint with one signed by a key of
-    their own, labelled with that key's id: a checkpoint by an unknown key is a failure."""
+    their own, labelled with that key's id: a checkpoint by an unknown key is a failure. (They
+    also remove the Merkle tree and its signed heads, which would find the rewrite too.)"""
     first = run_verification(settings, keys).checkpoint
     assert first is not None
     head_hash = rewrite_and_rehash_from(settings, 5)
@@ -241,6 +248,9 @@ def test_a_rewrite_with_checkpoints_re_signed_by_another_key_is_found(
     forged = sign_checkpoint(intruder, first.seq, head_hash)
     unguarded(
         settings,
+        "DELETE FROM access_log_tree_heads",
+        "DELETE FROM access_log_tree_nodes",
+        "UPDATE access_log_head SET tree_size = 0",
         "DELETE FROM access_log_checkpoints",
         "INSERT INTO access_log_checkpoints (seq, hash, created_at, kid, signature) "
         "VALUES (:seq, :hash, :at, :kid, :sig)",
