@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, ForeignKeyConstraint, Index, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, ForeignKeyConstraint, Index, String, Text, Uuid, false
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, new_id, utcnow
@@ -30,6 +30,8 @@ class Consent(SQLModel, table=True):
     covers_concerns: bool = Field(sa_column=Column(Boolean, nullable=False))
     covers_assessments: bool = Field(sa_column=Column(Boolean, nullable=False))
     covers_teams: bool = Field(sa_column=Column(Boolean, nullable=False))
+    covers_plans: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    covers_signals: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     purpose: str = Field(sa_column=Column(Text, nullable=False))
     valid_from: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     valid_until: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

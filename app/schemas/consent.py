@@ -31,7 +31,7 @@ class ConsentCreate(StrictInput):
     agency_ids: Annotated[list[AgencySlug], Field(min_length=2, max_length=20), AfterValidator(_unique)] = Field(
         description="The agencies between which secrecy is lifted; at least two, the caller's included."
     )
-    record_types: Annotated[list[RecordType], Field(min_length=1, max_length=3), AfterValidator(_unique)]
+    record_types: Annotated[list[RecordType], Field(min_length=1, max_length=5), AfterValidator(_unique)]
     purpose: Purpose
     valid_from: Timestamp | None = Field(default=None, description="Default: now.")
     valid_until: Timestamp

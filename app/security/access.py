@@ -39,6 +39,8 @@ class RecordType(StrEnum):
     concerns = "concerns"
     assessments = "assessments"
     teams = "teams"
+    plans = "plans"  # the child's plan (issue 20)
+    signals = "signals"  # counts and areas only, for early-warning signals (issue 21)
 
 
 _consents = table_of(Consent)
@@ -49,6 +51,8 @@ _COVERS = {
     RecordType.concerns: _consents.c.covers_concerns,
     RecordType.assessments: _consents.c.covers_assessments,
     RecordType.teams: _consents.c.covers_teams,
+    RecordType.plans: _consents.c.covers_plans,
+    RecordType.signals: _consents.c.covers_signals,
 }
 
 

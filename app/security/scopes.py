@@ -30,6 +30,8 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "assessments:write": "Record needs-compass assessments.",
     "teams:read": "Read the child's team where the consent rule allows.",
     "teams:write": "Create teams, add and end members, close teams.",
+    "plans:read": "Read the child's plan where the consent rule allows.",
+    "plans:write": "Create plans; add goals, actions and reviews; close plans.",
     "audit:read": "Read and verify the whole access log; a child's access report.",
     "events:read": "Read the agency's event feed.",
     "events:manage": "Manage the client's webhook subscriptions.",
@@ -41,14 +43,15 @@ _PRACTITIONER = frozenset(
     {
         *(
             f"{area}:{mode}"
-            for area in ("children", "concerns", "consents", "assessments", "teams")
+            for area in ("children", "concerns", "consents", "assessments", "teams", "plans")
             for mode in ("read", "write")
         ),
         "events:read",
         "events:manage",
     }
 )
-# Minimum necessary: police systems do not read needs assessments, record consent or run teams.
+# Minimum necessary: police systems do not read needs assessments, record consent, or run teams
+# and plans (they read them where the consent rule allows).
 _POLICE_PRACTITIONER = frozenset(
     {
         "children:read",
@@ -57,6 +60,7 @@ _POLICE_PRACTITIONER = frozenset(
         "concerns:write",
         "consents:read",
         "teams:read",
+        "plans:read",
         "events:read",
         "events:manage",
     }

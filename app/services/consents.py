@@ -54,6 +54,8 @@ class ConsentView:
             (RecordType.concerns, self.consent.covers_concerns),
             (RecordType.assessments, self.consent.covers_assessments),
             (RecordType.teams, self.consent.covers_teams),
+            (RecordType.plans, self.consent.covers_plans),
+            (RecordType.signals, self.consent.covers_signals),
         )
         return [record_type for record_type, covers in covered if covers]
 
@@ -91,6 +93,8 @@ async def record_consent(session: AsyncSession, caller: Caller, data: ConsentCre
         covers_concerns=RecordType.concerns in covered,
         covers_assessments=RecordType.assessments in covered,
         covers_teams=RecordType.teams in covered,
+        covers_plans=RecordType.plans in covered,
+        covers_signals=RecordType.signals in covered,
         purpose=data.purpose,
         valid_from=valid_from,
         valid_until=data.valid_until,

@@ -40,6 +40,18 @@ def test_recording_a_consent(client: TestClient, world: World, setting: dict[str
     assert consent["agency_id"] == setting["school"]
 
 
+def test_a_consent_may_cover_every_kind_of_record_each_once(
+    client: TestClient, world: World, setting: dict[str, str]
+) -> None:
+    kinds = ["concerns", "assessments", "teams", "plans", "signals"]
+    body = consent_body(setting, record_types=kinds)
+    response = client.post("/api/v1/consents", json=body, headers=world.headers(setting["school"]))
+    assert response.status_code == 201, response.text
+    assert response.json()["record_types"] == kinds
+    fetched = client.get(response.headers["location"], headers=world.headers(setting["social"])).json()
+    assert fetched["record_types"] == kinds
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -11,11 +11,11 @@ from tests.support import World
 PRACTITIONER = {
     "children:read", "children:write", "concerns:read", "concerns:write", "consents:read",
     "consents:write", "assessments:read", "assessments:write", "teams:read", "teams:write",
-    "events:read", "events:manage",
+    "plans:read", "plans:write", "events:read", "events:manage",
 }  # fmt: skip
 POLICE = {
     "children:read", "children:write", "concerns:read", "concerns:write", "consents:read",
-    "teams:read", "events:read", "events:manage",
+    "teams:read", "plans:read", "events:read", "events:manage",
 }  # fmt: skip
 
 
@@ -35,7 +35,7 @@ def test_practitioners_of_non_police_agencies_get_all_child_record_scopes(world:
 def test_police_practitioner_gets_no_assessments_and_cannot_write_consent_or_teams(world: World) -> None:
     scopes = granted(world, "police", "practitioner")
     assert scopes == POLICE
-    assert not {"assessments:read", "assessments:write", "consents:write", "teams:write"} & scopes
+    assert not {"assessments:read", "assessments:write", "consents:write", "teams:write", "plans:write"} & scopes
 
 
 @pytest.mark.parametrize("kind", ["school", "police", "social_services"])
