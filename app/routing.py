@@ -5,7 +5,8 @@ that only *becomes* an API path once percent-decoded, with repeated slashes coll
 segments resolved or letters lower-cased (`//api/v1/…`, `/api//v1`, `/API/v1`, `/api%2Fv1`,
 `/%61pi/v1`, `/./api/v1`) is audited too. The router matches nothing of those but the decoded
 form, so each such request is either served and logged like the canonical one, or refused (404)
-and still logged — never answered outside the log.
+and still logged — never answered outside the log. The FHIR view (`/fhir`, app/fhir/) is audited
+like `/api/v1`, all but its public CapabilityStatement.
 """
 
 from __future__ import annotations

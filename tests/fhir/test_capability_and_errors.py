@@ -29,7 +29,8 @@ def served(app: FastAPI) -> dict[str, set[str]]:
 def test_the_capability_statement_lists_exactly_the_routes(app: FastAPI, world: World) -> None:
     response = world.http.get("/fhir/R4/metadata")
     statement = fhir(response)
-    assert statement["fhirVersion"] == "4.0.1" and "application/fhir+json" in statement["format"]
+    assert statement["fhirVersion"] == "4.0.1"
+    assert "application/fhir+json" in statement["format"]
     (rest,) = statement["rest"]
     listed = {resource["type"]: {i["code"] for i in resource["interaction"]} for resource in rest["resource"]}
     assert listed == served(app)

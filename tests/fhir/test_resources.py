@@ -83,7 +83,9 @@ def test_a_team_is_a_care_team_with_its_memberships(world: World, shared: Record
     closed = world.http.post(f"/api/v1/teams/{shared.team['id']}/close", headers=world.headers(shared.school))
     assert closed.status_code == 200
     team = fhir(world.http.get(f"/fhir/R4/CareTeam/{shared.team['id']}", headers=world.headers(shared.school)))
-    assert team["status"] == "inactive" and team["period"]["end"] and team["participant"][0]["period"]["end"]
+    assert team["status"] == "inactive"
+    assert team["period"]["end"]
+    assert team["participant"][0]["period"]["end"]
 
 
 def test_an_assessment_is_a_questionnaire_response_with_one_item_per_area(world: World, shared: Records) -> None:
@@ -104,7 +106,8 @@ def test_an_assessment_is_a_questionnaire_response_with_one_item_per_area(world:
 def test_a_patient_carries_the_personnummer_only_with_children_read(world: World, shared: Records) -> None:
     patient = fhir(world.http.get(f"/fhir/R4/Patient/{shared.child}", headers=world.headers(shared.school)))
     (identifier,) = patient["identifier"]
-    assert identifier["system"] == PERSONNUMMER and len(identifier["value"]) == 12
+    assert identifier["system"] == PERSONNUMMER
+    assert len(identifier["value"]) == 12
     assert patient["birthDate"] == "2014-03-01"
     token = world.token(world.client(shared.social), scope="concerns:read")
     bare = fhir(world.http.get(f"/fhir/R4/Patient/{shared.child}", headers={"Authorization": f"Bearer {token}"}))
@@ -172,14 +175,16 @@ def test_searches_page_with_next_links_bound_to_their_filters(world: World, doma
         pages += 1
         url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
         if url:
-            assert "patient=" in url and "_count=2" in url
+            assert "patient=" in url
+            assert "_count=2" in url
             cursor = url.split("_cursor=")[1]
             # The cursor is bound to the filter: another patient's search refuses it.
             other = world.http.get(
                 f"/fhir/R4/Task?patient={domain.child(shared.school)}&_count=2&_cursor={cursor}", headers=headers
             )
             fhir(other, 422)
-    assert pages == 3 and len(seen) == len(set(seen)) == 5
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 5
 
 
 def test_audit_events_are_shaped_as_balp(world: World, shared: Records) -> None:
@@ -190,7 +195,9 @@ def test_audit_events_are_shaped_as_balp(world: World, shared: Records) -> None:
     events = entries(bundle)
     assert events, "the child's accesses are in the log"
     (read,) = [event for event in events if event["entity"][0]["what"]["identifier"]["value"] == "balp-read"]
-    assert read["type"]["code"] == "rest" and read["subtype"][0]["code"] == "read" and read["action"] == "R"
+    assert read["type"]["code"] == "rest"
+    assert read["subtype"][0]["code"] == "read"
+    assert read["action"] == "R"
     assert read["outcome"] == "0"
     agent_types = [agent["type"]["coding"][0]["code"] for agent in read["agent"]]
     assert agent_types == ["110152", "110153", "IRCP"]  # BALP Read: client, server, the recipient agency
@@ -198,7 +205,8 @@ def test_audit_events_are_shaped_as_balp(world: World, shared: Records) -> None:
     roles = {entity["role"]["code"]: entity["what"] for entity in read["entity"] if "role" in entity}
     assert roles == {"1": {"reference": f"Patient/{shared.child}"}, "4": {"reference": f"Task/{shared.concern['id']}"}}
     creates = [event for event in events if event["action"] == "C"]
-    assert creates and all(event["subtype"][0]["code"] == "create" for event in creates)
+    assert creates
+    assert all(event["subtype"][0]["code"] == "create" for event in creates)
     single = fhir(world.http.get(f"/fhir/R4/AuditEvent/{read['id']}", headers=world.auditor()))
     assert single == read
     fhir(world.http.get(f"/fhir/R4/AuditEvent/{read['id']}", headers=world.headers(shared.social)), 403)

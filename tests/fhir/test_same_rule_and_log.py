@@ -65,7 +65,8 @@ def test_fhir_reads_log_what_their_json_twins_log(world: World, shared: Records)
             world, json_url, fhir_url, world.headers(getattr(shared, agency))
         )
         assert json_status == fhir_status == 200, (json_url, fhir_status)
-        assert json_entries and fhir_entries == json_entries, (json_url, json_entries, fhir_entries)
+        assert json_entries, json_url
+        assert fhir_entries == json_entries, (json_url, json_entries, fhir_entries)
 
 
 def test_hidden_records_are_404_in_both_and_logged_alike(world: World, shared: Records) -> None:
@@ -76,7 +77,8 @@ def test_hidden_records_are_404_in_both_and_logged_alike(world: World, shared: R
             continue
         json_status, fhir_status, json_entries, fhir_entries = both(world, json_url, fhir_url, headers)
         assert json_status == fhir_status == 404, (fhir_url, fhir_status)
-        assert fhir_entries == json_entries and fhir_entries[0][8] == "denied", fhir_entries
+        assert fhir_entries == json_entries, fhir_entries
+        assert fhir_entries[0][8] == "denied", fhir_entries
         assert fhir_entries[0][6] is not None, "the denial is in the child's access report"
 
 
@@ -126,7 +128,8 @@ def test_a_consent_only_the_reader_confirmed_opens_nothing(world: World, domain:
         resource["id"]
         for resource in entries(fhir(world.http.get(f"/fhir/R4/Task?patient={shared.child}", headers=headers)))
     }
-    assert concern["id"] not in ids and shared.concern["id"] in ids
+    assert concern["id"] not in ids
+    assert shared.concern["id"] in ids
 
 
 def test_scopes_are_the_json_twins(world: World, shared: Records) -> None:
@@ -175,7 +178,8 @@ def test_every_fhir_operation_writes_an_entry_except_metadata(app: FastAPI, worl
         )
         rows = world.sql("SELECT status_code, route FROM access_log WHERE request_id = :r", r=request_id)
         if path == f"{BASE_PATH}/metadata":
-            assert response.status_code == 200 and rows == []
+            assert response.status_code == 200
+            assert rows == []
             continue
         assert rows, f"GET {path} ({response.status_code}) wrote no access-log entry"
         assert all(row.status_code == response.status_code and row.route == path for row in rows)
