@@ -58,12 +58,20 @@ def _grantor(consent: Consent | Row[Any], grantor: dict[str, Any]) -> Resource:
     return {"type": "RelatedPerson", "display": grantor["name"]}  # a guardian (vårdnadshavare)
 
 
+def _last_change(view: ConsentView) -> datetime:
+    """Confirmations and a withdrawal change the representation after the consent was recorded."""
+    moments = [view.consent.created_at, *(party.confirmed_at for party in view.parties if party.confirmed_at)]
+    if view.withdrawal is not None:
+        moments.append(view.withdrawal.withdrawn_at)
+    return max(moments)
+
+
 def to_consent(view: ConsentView, now: datetime) -> Resource:
     consent = view.consent
     resource: Resource = {
         "resourceType": "Consent",
         "id": str(consent.id),
-        "meta": {"lastUpdated": instant(view.withdrawal.withdrawn_at if view.withdrawal else consent.created_at)},
+        "meta": {"lastUpdated": instant(_last_change(view))},
         "status": CONSENT_STATUS[view.status(now)],
         "scope": concept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy", "Privacy Consent"),
         "category": [concept("http://loinc.org", "59284-0", "Patient Consent")],
