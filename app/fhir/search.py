@@ -8,6 +8,7 @@ list every child the caller may see). `_count` is the JSON API's `limit` (1–20
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ MAX_VALUE_LENGTH = 200
 _FORMAT_PARAMETERS = frozenset({"_format", "_pretty"})
 _JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json", "application/json+fhir"})
 _PAGING_PARAMETERS = frozenset({"_count", "_cursor"})
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-\.]{1,64}")
 
 
 class NotAcceptable(AppError):
@@ -77,7 +79,7 @@ def _count(request: Request) -> int:
     raw = _single(request, "_count")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_COUNT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_COUNT:
         raise unprocessable(["query", "_count"], f"must be an integer from 1 to {MAX_COUNT}")
     return int(raw)
 
@@ -98,6 +100,8 @@ def parse_search(request: Request, parameters: Sequence[SearchParameter]) -> Sea
         binding["patient"] = str(child_id)
     ids = _single(request, ID.name) if ID.name in names else None
     if ids is not None:
+        if not _FHIR_ID.fullmatch(ids):  # a NUL or other odd bytes must not reach a query (PostgreSQL refuses NUL)
+            raise unprocessable(["query", ID.name], "not a FHIR id (1–64 of A-Z a-z 0-9 - .)")
         binding["_id"] = ids
     return SearchQuery(
         count=_count(request), cursor=_single(request, "_cursor"), child_id=child_id, ids=ids, binding=binding

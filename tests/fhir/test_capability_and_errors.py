@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -115,3 +116,23 @@ def test_the_pipelines_own_refusals_are_operation_outcomes_too(world: World) -> 
     expired = world.http.get("/fhir/R4/Task", headers={"Authorization": "Bearer not.a.token"})
     assert fhir(expired, 401)["issue"][0]["code"] == "login"
     assert "invalid_token" in expired.headers["www-authenticate"]
+
+
+ODD_VALUES = ["", "\x00", "Patient/", "Patient//", "a" * 300, "å", "1e5", "-1", "١٢", "Patient/../Task", "%", "*"]
+
+
+def test_odd_values_in_any_parameter_of_any_type_are_never_a_500(world: World) -> None:
+    statement = world.http.get("/fhir/R4/metadata").json()
+    for role_headers in (world.headers(world.agency("school")), world.auditor(), world.admin()):
+        for resource in statement["rest"][0]["resource"]:
+            names = [parameter["name"] for parameter in resource["searchParam"]] + ["_count", "_cursor"]
+            for name in names:
+                for value in ODD_VALUES:
+                    response = world.http.get(
+                        f"/fhir/R4/{resource['type']}", params={name: value}, headers=role_headers
+                    )
+                    assert response.status_code < 500, (resource["type"], name, value, response.text)
+                    fhir(response, response.status_code)
+            for value in ODD_VALUES[1:]:
+                response = world.http.get(f"/fhir/R4/{resource['type']}/{quote(value, safe='')}", headers=role_headers)
+                assert response.status_code < 500, (resource["type"], value, response.text)

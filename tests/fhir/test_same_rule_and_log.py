@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.fhir.router import BASE_PATH
-from app.routing import flat_routes
+from app.routing import flat_routes, is_audited
 from tests.fhir.support import Records, entries, fhir, records
 from tests.support import Domain, World
 
@@ -184,3 +184,18 @@ def test_every_fhir_operation_writes_an_entry_except_metadata(app: FastAPI, worl
         assert rows, f"GET {path} ({response.status_code}) wrote no access-log entry"
         assert all(row.status_code == response.status_code and row.route == path for row in rows)
         fhir(response, response.status_code)
+
+
+@pytest.mark.parametrize("path", ["/fhir/R4/Task", "/FHIR/R4/Task", "/fhir//R4/metadata", "/%66hir/R4/Task", "/fhir"])
+def test_fhir_paths_are_audited_even_when_not_canonical(path: str) -> None:
+    assert is_audited(path)
+
+
+def test_the_capability_statement_alone_is_not_audited() -> None:
+    assert not is_audited("/fhir/R4/metadata")
+
+
+def test_a_personnummer_in_a_fhir_query_never_reaches_the_log(world: World) -> None:
+    headers = {**world.headers(world.agency("school")), "X-Request-ID": str(uuid.uuid4())}
+    fhir(world.http.get("/fhir/R4/Patient?identifier=201403011016", headers=headers), 422)
+    assert "201403011016" not in repr(world.sql("SELECT * FROM access_log"))

@@ -186,7 +186,7 @@ async def _chain_pending(call: FhirCall) -> None:
 
 
 async def read(call: FhirCall, raw_id: str) -> Resource:
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         raise unprocessable(["path", "id"], "not a valid id: an AuditEvent's id is the entry's seq")
     call.context.audit("access_log", raw_id)
     await _chain_pending(call)
