@@ -2,7 +2,8 @@
 
 The child's plan (issue 20) will add `CarePlan` and `Goal`: a mapping module each under
 `resources/` (from the plans service's results, through `fetch_visible` with record type
-`plans`) and its VIEW appended here. Until the plans exist they are neither routed nor listed.
+`plans`) and its VIEW appended here; the log's `plan` resource type then maps to `CarePlan` in
+resources/audit_event.py (`FHIR_TYPES`). Until the plans exist they are neither routed nor listed.
 """
 
 from __future__ import annotations
