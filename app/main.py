@@ -17,6 +17,8 @@ from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine
 from app.error_handlers import install_error_handlers
+from app.fhir import router as fhir
+from app.fhir.outcome import OperationOutcomes
 from app.migrations_runner import head_revision
 from app.observability import RequestObserver, configure_logging
 from app.openapi_doc import install_openapi
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         teams,
         events,
         access_log,
+        fhir,
     ):
         app.include_router(module.router)
     if settings.metrics_enabled and settings.metrics_port is None:
@@ -156,4 +159,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=app.routes,
         body_timeout_seconds=settings.http_body_timeout_seconds,
     )
+    # Outermost, so that under /fhir also the pipeline's own refusals come as OperationOutcome.
+    app.add_middleware(OperationOutcomes)
     return app

@@ -5,7 +5,8 @@ that only *becomes* an API path once percent-decoded, with repeated slashes coll
 segments resolved or letters lower-cased (`//api/v1/…`, `/api//v1`, `/API/v1`, `/api%2Fv1`,
 `/%61pi/v1`, `/./api/v1`) is audited too. The router matches nothing of those but the decoded
 form, so each such request is either served and logged like the canonical one, or refused (404)
-and still logged — never answered outside the log.
+and still logged — never answered outside the log. The FHIR view (`/fhir`, app/fhir/) is audited
+like `/api/v1`, all but its public CapabilityStatement.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from urllib.parse import unquote
 from starlette.routing import Match
 from starlette.types import Scope
 
-AUDITED_ROOTS = ("/api", "/oauth")
+AUDITED_ROOTS = ("/api", "/oauth", "/fhir")
+# The FHIR CapabilityStatement is public and holds no record, like /openapi.json: not logged.
+UNAUDITED = frozenset({"/fhir/R4/metadata"})
 _SLASHES = re.compile(r"[/\\]+")
 _MAX_DECODING_ROUNDS = 3  # %25252F … → /
 
@@ -39,8 +42,8 @@ def _under_audited_root(path: str) -> bool:
 
 def is_audited(path: str) -> bool:
     """Whether a request for `path` is written to the access log (see the module docstring)."""
-    if path.startswith(("/api/v1/", "/oauth/token")) or path == "/api/v1":  # the canonical fast path
-        return True
+    if path.startswith(("/api/v1/", "/oauth/token", "/fhir/R4/")) or path == "/api/v1":  # the canonical fast path
+        return path not in UNAUDITED
     collapsed = _SLASHES.sub("/", _decoded(path)).lower()
     return _under_audited_root(collapsed) or _under_audited_root(posixpath.normpath(collapsed or "/"))
 

@@ -7,6 +7,7 @@ baseline (`GET /healthz` on the same server, measured right before each scenario
 time per request of the API and of PostgreSQL.
 
 Usage: bench/run.sh [--seconds 6] [--connections 32] [--workers 2] [--output bench/RESULTS.md]
+       bench/run.sh --fhir-only   (the FHIR view against its JSON twins; a short run, nothing written)
 """
 
 from __future__ import annotations
@@ -113,6 +114,21 @@ request = function()
   return wrk.format("GET", "/api/v1/concerns/" .. ids[math.random(#ids)], {["Authorization"] = auth})
 end
 """,
+    # The FHIR view's twins of "get" and "list": the same concern as a Task, the same page as a Bundle.
+    "fhir-get": """
+local ids = {}
+for line in io.lines("concern_ids.txt") do ids[#ids + 1] = line end
+local auth = "Bearer " .. os.getenv("TOKEN")
+request = function()
+  return wrk.format("GET", "/fhir/R4/Task/" .. ids[math.random(#ids)], {["Authorization"] = auth})
+end
+""",
+    "fhir-search": """
+local auth = "Bearer " .. os.getenv("TOKEN")
+request = function()
+  return wrk.format("GET", "/fhir/R4/Task?_count=50", {["Authorization"] = auth})
+end
+""",
     "list": """
 local auth = "Bearer " .. os.getenv("TOKEN")
 request = function()
@@ -192,6 +208,9 @@ def main() -> None:
     parser.add_argument("--large-concerns", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each scenario; the best one counts")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--fhir-only", action="store_true", help="only the FHIR view against its JSON twins (a short run)"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
 
@@ -265,11 +284,22 @@ def main() -> None:
             health = {"TOKEN": issue_token(server.url, *credentials["health"])}
             school = {"TOKEN": issue_token(server.url, *credentials["school"])}
             run(server, "baseline (start)", "healthz")
+            if args.fhir_only:
+                for _round in range(args.rounds):
+                    run(server, "GET concern, with consent", "get", social)
+                    run(server, "GET Task (FHIR), with consent", "fhir-get", social)
+                    run(server, "list 50 concerns", "list", school)
+                    run(server, "search 50 Tasks (FHIR)", "fhir-search", school)
+                print()
+                print(fhir_comparison(results))
+                return
             for _round in range(args.rounds):
                 run(server, "token issuance", "token", {"BASIC": basic})
                 run(server, "GET concern, with consent", "get", social)
                 run(server, "GET concern, denied (404)", "get", health)
+                run(server, "GET Task (FHIR), with consent", "fhir-get", social)
                 run(server, "list 50 concerns", "list", school)
+                run(server, "search 50 Tasks (FHIR)", "fhir-search", school)
                 run(server, "POST concern", "post", school)
             run(server, "POST consent withdraw", "withdraw", school)  # once: a consent is withdrawn once
             run(server, "baseline (end)", "healthz")
@@ -327,6 +357,21 @@ def main() -> None:
     if args.output:
         args.output.write_text(report)
         print(f"wrote {args.output}")
+
+
+def fhir_comparison(results: dict[str, Result]) -> str:
+    """The FHIR view against its JSON twins: throughput ratio and CPU per request."""
+    lines = []
+    for fhir_name, json_name in (
+        ("GET Task (FHIR), with consent", "GET concern, with consent"),
+        ("search 50 Tasks (FHIR)", "list 50 concerns"),
+    ):
+        fhir, json = results[fhir_name], results[json_name]
+        lines.append(
+            f"- {fhir_name} vs {json_name}: {fhir.rps / json.rps:.2f}× the requests/s; CPU/req (API + PostgreSQL) "
+            f"{fhir.server_cpu_ms + fhir.database_cpu_ms:.2f} vs {json.server_cpu_ms + json.database_cpu_ms:.2f} ms"
+        )
+    return "\n".join(lines)
 
 
 def render(results: dict[str, Result], verify_rate: float, notes: list[str], args: argparse.Namespace) -> str:
@@ -390,6 +435,7 @@ def render(results: dict[str, Result], verify_rate: float, notes: list[str], arg
         f"{get_large.server_cpu_ms + get_large.database_cpu_ms:.2f} ms",
         f"- 2 workers vs 1 on the audited GET (at 1M): {get_large.rps / one.rps:.2f}× "
         f"({get_large.cores_busy:.2f} vs {one.cores_busy:.2f} cores busy)",
+        fhir_comparison(results),
         *[f"- {note}" for note in notes],
         "",
         "| target | met |",

@@ -1,0 +1,1 @@
+"""One mapping module per FHIR resource type; each exports its `VIEW` (see app/fhir/views.py)."""
