@@ -35,6 +35,7 @@ from app.routers import (
     health,
     metrics,
     oauth,
+    plans,
     teams,
 )
 from app.security.anonymous import AnonymousLimiter
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consents,
         assessments,
         teams,
+        plans,
         events,
         access_log,
     ):
