@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from app.db import create_sync_engine
+from app.models.base import table_of
+from app.models.plan import Plan
 from tests.support import Domain, World, in_days
 
 
@@ -56,9 +60,7 @@ class Circle:
 
     def patch(self, agency: str, plan_id: str, action_id: str, status: str, etag: str | None) -> httpx.Response:
         headers = {**self.as_(agency), **({"If-Match": etag} if etag is not None else {})}
-        return self.http.patch(
-            f"/api/v1/plans/{plan_id}/actions/{action_id}", json={"status": status}, headers=headers
-        )
+        return self.http.patch(f"/api/v1/plans/{plan_id}/actions/{action_id}", json={"status": status}, headers=headers)
 
     def etag(self, agency: str, plan_id: str) -> str:
         response = self.get(agency, plan_id)
@@ -80,7 +82,20 @@ class Circle:
 
 def circle(world: World, domain: Domain) -> Circle:
     school = world.agency("school")
-    return Circle(world, domain, school, world.agency("social_services"), world.agency("health_care"), domain.child(school))
+    return Circle(
+        world, domain, school, world.agency("social_services"), world.agency("health_care"), domain.child(school)
+    )
+
+
+def move_review_date(world: World, plan_id: str, moment: datetime) -> None:
+    """Put a plan's review date where the API never would (in the past), behind its back."""
+    engine = create_sync_engine(world.settings)
+    try:
+        with engine.begin() as connection:
+            plans = table_of(Plan)
+            connection.execute(plans.update().where(plans.c.id == uuid.UUID(plan_id)).values(next_review_at=moment))
+    finally:
+        engine.dispose()
 
 
 def iso_now(offset: timedelta = timedelta()) -> str:

@@ -18,7 +18,12 @@ def test_a_school_makes_a_plan_and_appends_goals_actions_and_reviews(c: Circle) 
     plan = created.json()
     assert created.headers["location"] == f"/api/v1/plans/{plan['id']}"
     assert created.headers["etag"].startswith('"')
-    assert (plan["agency_id"], plan["kind"], plan["status"], plan["team_id"]) == (c.school, "child_plan", "active", None)
+    assert (plan["agency_id"], plan["kind"], plan["status"], plan["team_id"]) == (
+        c.school,
+        "child_plan",
+        "active",
+        None,
+    )
     assert (plan["goals"], plan["actions"], plan["reviews"]) == ([], [], [])
 
     goal = c.goal(c.school, plan["id"], target_date="2027-06-15")
