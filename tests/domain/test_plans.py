@@ -219,3 +219,24 @@ def test_the_log_records_every_read_write_and_denial_with_the_child(c: Circle) -
     assert all(entry[3:] == (child, "allowed") for entry in goal_entries)
     assert entries("plan-denied") == [("plans-get", "plan", created["id"], child, "denied")]
     assert entries("plan-list") == [("plans-list", "plan", None, child, "allowed")]
+
+
+def test_roles_without_plan_scopes_are_refused_before_anything_is_read(c: Circle) -> None:
+    plan = c.plan(c.school)["id"]
+    for headers in (c.world.auditor(), c.world.admin()):
+        for response in (
+            c.http.get(f"/api/v1/plans/{plan}", headers=headers),
+            c.http.get("/api/v1/plans", headers=headers),
+            c.http.post("/api/v1/plans", json={"child_id": c.child}, headers=headers),
+            c.http.post(f"/api/v1/plans/{plan}/close", json={"reason": "x"}, headers=headers),
+        ):
+            assert response.status_code == 403, response.text
+            assert problem_type(response) == "insufficient-scope"
+    read_only = c.world.token(c.world.client(c.school), scope="plans:read")
+    refused = c.http.post(
+        f"/api/v1/plans/{plan}/goals",
+        json={"area": "safe", "text": "x", "expressed_by": "child"},
+        headers={"Authorization": f"Bearer {read_only}"},
+    )
+    assert refused.status_code == 403
+    assert c.http.get(f"/api/v1/plans/{plan}", headers={"Authorization": f"Bearer {read_only}"}).status_code == 200
