@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import URL, text
 
 from app.audit.chain import entry_hash
 from app.audit.sequencer import SEQUENCER_LOCK_KEY, chain_pending
@@ -211,7 +211,17 @@ def seed_log(dsn: str, entries: int, children: list[uuid.UUID]) -> float:
 def grow_tree(dsn: str) -> None:
     """Build the Merkle tree over the seeded entries now, as the running sequencer would in the
     background over the next minute (in bounded batches), so the runs measure requests only."""
-    engine = create_sync_engine(Settings(database_url=dsn))
+    # `dsn` is libpq's key=value form (psycopg's); SQLAlchemy wants a URL.
+    parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    url = URL.create(
+        "postgresql",
+        username=parts.get("user"),
+        password=parts.get("password"),
+        host=parts.get("host"),
+        port=int(parts["port"]) if parts.get("port") else None,
+        database=parts.get("dbname"),
+    )
+    engine = create_sync_engine(Settings(database_url=url.render_as_string(hide_password=False)))
     try:
         while True:
             with engine.begin() as connection:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Row, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.errors import NotFound, unprocessable
 from app.events.outbox import EventType, publish
@@ -391,16 +391,19 @@ async def views_of(session: AsyncSession, caller: Caller, plans: Sequence[Plan |
     if not plans:
         return []
     ids = [plan.id for plan in plans]
+    # Core statements on the session's connection: plain rows, without the ORM's execution path
+    # (which costs more than these short reads).
+    connection = await session.connection()
     parts: dict[str, defaultdict[uuid.UUID, list[Row[Any]]]] = {}
     for name, table in (("goals", _goals), ("actions", _actions), ("reviews", _reviews)):
-        rows = await session.execute(
+        rows = await connection.execute(
             select(table).where(table.c.plan_id.in_(ids)).order_by(table.c.created_at, table.c.id)
         )
         grouped: defaultdict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
         for row in rows:
             grouped[row.plan_id].append(row)
         parts[name] = grouped
-    compasses = await _compasses(session, caller, {plan.child_id for plan in plans})
+    compasses = await _compasses(connection, caller, {plan.child_id for plan in plans})
     return [
         PlanView(
             plan,
@@ -414,13 +417,13 @@ async def views_of(session: AsyncSession, caller: Caller, plans: Sequence[Plan |
 
 
 async def _compasses(
-    session: AsyncSession, caller: Caller, child_ids: set[uuid.UUID]
+    connection: AsyncConnection, caller: Caller, child_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, Compass] | None:
     """Each child's compass from the assessments the caller may see — none at all for a caller
     whose role does not read assessments (minimum necessary: police systems)."""
     if "assessments:read" not in caller.scopes:
         return None
-    rows = await session.execute(
+    rows = await connection.execute(
         select(_assessments)
         .where(_assessments.c.child_id.in_(child_ids), caller_rule("assessment"))
         .order_by(_assessments.c.assessed_at, _assessments.c.created_at, _assessments.c.id),
