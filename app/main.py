@@ -37,6 +37,7 @@ from app.routers import (
     health,
     metrics,
     oauth,
+    plans,
     teams,
 )
 from app.security.anonymous import AnonymousLimiter
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consents,
         assessments,
         teams,
+        plans,
         events,
         access_log,
         fhir,

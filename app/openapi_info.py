@@ -18,7 +18,7 @@ scopes; every operation below lists the scopes it needs.
 
 **The consent rule.** Secrecy is the default. An agency sees the records it created itself. It
 sees another agency's record about a child only while an *active* consent for that child names
-both agencies, covers that kind of record (`concerns`, `assessments`, `teams`) and has been
+both agencies, covers that kind of record (`concerns`, `assessments`, `teams`, `plans`) and has been
 **confirmed by the agency that holds the record** (`POST /api/v1/consents/{id}/confirm`; the
 agency that records a consent confirms it by recording); a withdrawn or expired consent ends
 access at once. A concern reported to a social-services
@@ -55,6 +55,10 @@ OPENAPI_TAGS = [
     {
         "name": "teams",
         "description": "The child's team across agencies: contact person, coordinator, members.",
+    },
+    {
+        "name": "plans",
+        "description": "The child's plan (barnets plan, SIP): goals in the compass areas, actions, reviews.",
     },
     {"name": "access-log", "description": "The access log, its verification and a child's access report."},
     {

@@ -35,10 +35,12 @@ from app.events.secret_box import ensure_secrets_key  # noqa: E402
 from app.migrations_runner import upgrade  # noqa: E402
 from app.security.keys import KeyRing, ensure_signing_key  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from bench.seed import seed_identities, seed_log, seed_records  # noqa: E402
+from bench.seed import seed_identities, seed_log, seed_plan, seed_records  # noqa: E402
 from tests.server import Server, issue_token, server_env  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
+# The child's plan read in full: the plan, its parts (three queries) and the goals' compass.
+PLAN_SCENARIO = "GET plan with 10 goals, 20 actions, 5 reviews"
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -129,6 +131,13 @@ request = function()
   return wrk.format("GET", "/fhir/R4/Task?_count=50", {["Authorization"] = auth})
 end
 """,
+    "plan": """
+local plan = io.lines("plan_id.txt")()
+local auth = "Bearer " .. os.getenv("TOKEN")
+request = function()
+  return wrk.format("GET", "/api/v1/plans/" .. plan, {["Authorization"] = auth})
+end
+""",
     "list": """
 local auth = "Bearer " .. os.getenv("TOKEN")
 request = function()
@@ -211,6 +220,11 @@ def main() -> None:
     parser.add_argument(
         "--fhir-only", action="store_true", help="only the FHIR view against its JSON twins (a short run)"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the 10k scenarios only (no growth to 1M, no verify, no scaling); printed, not written to --output",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
 
@@ -235,6 +249,7 @@ def main() -> None:
         (OUT / "concern_ids.txt").write_text("\n".join(map(str, concern_ids)) + "\n")
         (OUT / "child_ids.txt").write_text("\n".join(map(str, children)) + "\n")
         (OUT / "consent_ids.txt").write_text("\n".join(map(str, withdrawable)) + "\n")
+        (OUT / "plan_id.txt").write_text(f"{seed_plan(dsn, children[0])}\n")
 
         def serve(workers: int) -> Server:
             env = server_env(
@@ -300,6 +315,7 @@ def main() -> None:
                 run(server, "GET Task (FHIR), with consent", "fhir-get", social)
                 run(server, "list 50 concerns", "list", school)
                 run(server, "search 50 Tasks (FHIR)", "fhir-search", school)
+                run(server, PLAN_SCENARIO, "plan", school)
                 run(server, "POST concern", "post", school)
             run(server, "POST consent withdraw", "withdraw", school)  # once: a consent is withdrawn once
             run(server, "baseline (end)", "healthz")
@@ -308,6 +324,11 @@ def main() -> None:
         finally:
             server.stop()
 
+        if args.quick:
+            report = render(results, None, notes, args)
+            print()
+            print(report)
+            return
         print(f"growing to {args.large_log:,} log entries and {args.large_concerns:,} concerns …")
         chain_now(settings)
         _children, more_concerns, _ = seed_records(
@@ -374,7 +395,8 @@ def fhir_comparison(results: dict[str, Result]) -> str:
     return "\n".join(lines)
 
 
-def render(results: dict[str, Result], verify_rate: float, notes: list[str], args: argparse.Namespace) -> str:
+def render(results: dict[str, Result], verify_rate: float | None, notes: list[str], args: argparse.Namespace) -> str:
+    """The report; `verify_rate` is None for a --quick run (no 1M phase: its lines and targets are left out)."""
     baseline = (results["baseline (start)"].rps + results["baseline (end)"].rps) / 2
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     cpu = next(
@@ -411,6 +433,14 @@ def render(results: dict[str, Result], verify_rate: float, notes: list[str], arg
             f"{result.baseline_rps:.0f} | {result.rps / result.baseline_rps:.2f} | {result.non_2xx} | "
             f"{result.server_cpu_ms:.2f} | {result.database_cpu_ms:.2f} | {result.cores_busy:.2f} |"
         )
+    plan = results[PLAN_SCENARIO]
+    plan_line = (
+        f"- {PLAN_SCENARIO}: {plan.rps / plan.baseline_rps:.2f} of the baseline, "
+        f"{plan.rps / results['GET concern, with consent'].rps:.2f}× the audited GET of a concern; "
+        f"CPU/req {plan.server_cpu_ms + plan.database_cpu_ms:.2f} ms"
+    )
+    if verify_rate is None:
+        return "\n".join([*lines, "", plan_line, *[f"- {note}" for note in notes], ""])
     get_small, get_large = results["GET concern, with consent"], results["GET concern, with consent @1M"]
     list_small, list_large = results["list 50 concerns"], results["list 50 concerns @1M"]
     one = results["GET concern, with consent @1M, 1 worker"]
@@ -427,6 +457,7 @@ def render(results: dict[str, Result], verify_rate: float, notes: list[str], arg
     lines += [
         "",
         f"- audit verify: {verify_rate:,.0f} entries/s",
+        plan_line,
         f"- GET p50 {get_small.p50_ms:.2f} ms at 10k log entries vs {get_large.p50_ms:.2f} ms at 1M "
         f"({get_large.p50_ms / get_small.p50_ms:.2f}×); list p50 {list_small.p50_ms:.2f} vs {list_large.p50_ms:.2f} ms "
         f"({list_large.p50_ms / list_small.p50_ms:.2f}×)",

@@ -125,6 +125,14 @@ def seed_records(
             ["consent_id", "agency_id", "child_id"],
             [(consent, agency, child) for consent, child in sharing + withdrawable for agency in (school, social)],
         )
+        # The school recorded them, so it has confirmed them: social services may read its concerns
+        # (without this row the access rule opens nothing, and "with consent" measured 404s).
+        _copy(
+            connection,
+            "consent_confirmations",
+            ["consent_id", "agency_id", "confirmed_at"],
+            [(consent, school, now) for consent, _child in sharing + withdrawable],
+        )
         connection.commit()
     return child_ids, concern_ids, [consent for consent, _child in withdrawable]
 
@@ -203,7 +211,7 @@ def seed_log(dsn: str, entries: int, children: list[uuid.UUID]) -> float:
 def grow_tree(dsn: str) -> None:
     """Build the Merkle tree over the seeded entries now, as the running sequencer would in the
     background over the next minute (in bounded batches), so the runs measure requests only."""
-    # `dsn` is libpq's key=value form; the engine wants a URL.
+    # `dsn` is libpq's key=value form (psycopg's); SQLAlchemy wants a URL.
     parts = psycopg.conninfo.conninfo_to_dict(dsn)
     url = URL.create(
         "postgresql",
@@ -223,3 +231,63 @@ def grow_tree(dsn: str) -> None:
                 return
     finally:
         engine.dispose()
+
+
+def seed_plan(dsn: str, child: uuid.UUID, goals: int = 10, actions: int = 20, reviews: int = 5) -> uuid.UUID:
+    """The school's plan for one child, as the API would store it: goals in every compass area,
+    actions with a short status history, reviews with progress on every goal — and the school's
+    assessments of the child, so each goal's compass has something to show."""
+    now = datetime.now(UTC)
+    school = AGENCIES["school"][0]
+    areas = ["safe", "healthy", "achieving", "nurtured", "active", "respected", "responsible", "included"]
+    plan_id = uuid.uuid4()
+    goal_ids = [uuid.uuid4() for _ in range(goals)]
+    text = "Benchmark plan text, about as long as a sentence written in a meeting."
+
+    def history(index: int) -> str:
+        steps = [("planned", None), ("in_progress", "planned"), ("done", "in_progress")][: 1 + index % 3]
+        return orjson.dumps(
+            [{"status": status, "from_status": previous, "note": None, "changed_at": now.isoformat(),
+              "agency_id": school} for status, previous in steps]
+        ).decode()  # fmt: skip
+
+    progress = orjson.dumps([{"goal_id": str(goal), "status": "progressing", "note": None} for goal in goal_ids])
+    with psycopg.connect(dsn) as connection:
+        connection.execute(
+            "INSERT INTO plans (id, child_id, agency_id, kind, summary, child_views, guardian_views, next_review_at, "
+            "status, created_at, updated_at) VALUES (%s, %s, %s, 'child_plan', %s, %s, %s, %s, 'active', %s, %s)",
+            (plan_id, child, school, text, text, text, now + timedelta(days=90), now, now),
+        )
+        _copy(
+            connection,
+            "plan_goals",
+            ["id", "plan_id", "area", "text", "expressed_by", "agency_id", "created_at"],
+            [(goal, plan_id, areas[index % 8], text, "child", school, now) for index, goal in enumerate(goal_ids)],
+        )
+        _copy(
+            connection,
+            "plan_actions",
+            ["id", "plan_id", "goal_id", "text", "responsible_agency_id", "status", "status_history", "agency_id",
+             "created_at", "updated_at"],
+            [(uuid.uuid4(), plan_id, goal_ids[index % goals], text, school,
+              ["planned", "in_progress", "done"][index % 3], history(index), school, now, now)
+             for index in range(actions)],
+        )  # fmt: skip
+        _copy(
+            connection,
+            "plan_reviews",
+            ["id", "plan_id", "held_at", "was_due_at", "next_review_at", "progress", "child_views", "agency_id",
+             "created_at"],
+            [(uuid.uuid4(), plan_id, now - timedelta(days=30 * (reviews - index)), now, now, progress.decode(), text,
+              school, now) for index in range(reviews)],
+        )  # fmt: skip
+        _copy(
+            connection,
+            "assessments",
+            ["id", "child_id", "agency_id", "perspective", "assessed_at", "areas", "created_at"],
+            [(uuid.uuid4(), child, school, perspective, now - timedelta(days=index),
+              orjson.dumps({area: {"rating": 1 + (index + position) % 5} for position, area in enumerate(areas)})
+              .decode(), now) for index, perspective in enumerate(["professional", "guardian", "child"] * 2)],
+        )  # fmt: skip
+        connection.commit()
+    return plan_id

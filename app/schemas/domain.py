@@ -70,3 +70,39 @@ class TeamRole(StrEnum):
 class TeamStatus(StrEnum):
     open = "open"
     closed = "closed"
+
+
+class PlanKind(StrEnum):
+    """A child's plan, or a SIP (samordnad individuell plan, SoL 2 kap 7 §, HSL 16 kap 4 §)."""
+
+    child_plan = "child_plan"
+    sip = "sip"
+
+
+class PlanStatus(StrEnum):
+    active = "active"
+    closed = "closed"
+
+
+class ActionStatus(StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    done = "done"
+    cancelled = "cancelled"
+
+
+# Done and cancelled are final: a plan that needs the action again adds a new one (nothing is
+# rewritten, so the history says what happened).
+ACTION_TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
+    ActionStatus.planned: frozenset({ActionStatus.in_progress, ActionStatus.done, ActionStatus.cancelled}),
+    ActionStatus.in_progress: frozenset({ActionStatus.done, ActionStatus.cancelled}),
+    ActionStatus.done: frozenset(),
+    ActionStatus.cancelled: frozenset(),
+}
+
+
+class GoalProgress(StrEnum):
+    achieved = "achieved"
+    progressing = "progressing"
+    not_progressing = "not_progressing"
+    no_longer_relevant = "no_longer_relevant"

@@ -1,6 +1,6 @@
 """The access rule — the one place that decides which child records an agency may see.
 
-An agency sees a concern, assessment, consent or team about a child when
+An agency sees a concern, assessment, consent, team or plan about a child when
 
 * it created it;
 * it is a named party (a consent);
@@ -32,6 +32,7 @@ from app.models.assessment import Assessment
 from app.models.base import UTCDateTime, table_of, utcnow
 from app.models.concern import Concern
 from app.models.consent import Consent, ConsentConfirmation, ConsentParty, ConsentWithdrawal
+from app.models.plan import Plan
 from app.models.team import Team
 
 
@@ -122,6 +123,8 @@ _RECORD_TABLES: dict[str, tuple[Table, RecordType]] = {
     "concern": (table_of(Concern), RecordType.concerns),
     "assessment": (table_of(Assessment), RecordType.assessments),
     "team": (table_of(Team), RecordType.teams),
+    # The child's plan; its goals, actions and reviews are read through it (issue 20).
+    "plan": (table_of(Plan), RecordType.plans),
 }
 
 

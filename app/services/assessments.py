@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,8 +76,13 @@ async def compass_of(
             caller_parameters(caller.agency_id),
         )
     ).scalars()
-    ratings: defaultdict[tuple[str, str], list[Assessment]] = defaultdict(list)
-    for assessment in visible:
+    return compass_from(visible)
+
+
+def compass_from(assessments: Iterable[Assessment | Row[Any]]) -> dict[Perspective, dict[Area, CompassArea]]:
+    """The compass of one child's visible assessments, given oldest first (also the plan's goals')."""
+    ratings: defaultdict[tuple[str, str], list[Assessment | Row[Any]]] = defaultdict(list)
+    for assessment in assessments:
         for area, value in assessment.areas.items():
             if value.get("rating") is not None:
                 ratings[(assessment.perspective, area)].append(assessment)

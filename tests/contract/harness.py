@@ -22,6 +22,7 @@ ROLES = {
     # role name: (agency id, agency kind, client role)
     "school": ("norrskolan", "school", "practitioner"),
     "social": ("socialtjansten", "social_services", "practitioner"),
+    "health": ("vardcentralen-nora", "health_care", "practitioner"),  # the README's SIP example
     "police": ("polisen-lindesberg", "police", "practitioner"),
     "auditor": ("kommunen", "social_services", "auditor"),
     "admin": ("kommunen", "social_services", "admin"),  # a platform admin: it registers agencies

@@ -74,8 +74,9 @@ def test_creates_declare_location_and_link_to_the_new_record(operation: tuple[st
     assert created.get("links"), "create → read links let generated clients and fuzzers follow"
 
 
-def test_patch_documents_if_match_and_its_preconditions() -> None:
-    (patch,) = [op for method, path, op in OPERATIONS if method == "patch"]
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op[0] == "patch"], ids=ids)
+def test_patch_documents_if_match_and_its_preconditions(operation: tuple[str, str, dict]) -> None:
+    patch = operation[2]
     header = [p for p in patch["parameters"] if p["in"] == "header" and p["name"] == "If-Match"]
     assert header
     assert header[0].get("required") is not True  # optional in the spec; 428 without it

@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 from app.models.assessment import Assessment
 from app.models.concern import Concern
 from app.models.consent import Consent
+from app.models.plan import Plan
 from app.models.team import Team
 from app.records import _record_with_visibility
 from app.security.access import caller_rule, table_for
@@ -23,7 +24,7 @@ from app.security.access import caller_rule, table_for
 
 @pytest.mark.parametrize(
     ("model", "resource_type"),
-    [(Concern, "concern"), (Consent, "consent"), (Assessment, "assessment"), (Team, "team")],
+    [(Concern, "concern"), (Consent, "consent"), (Assessment, "assessment"), (Team, "team"), (Plan, "plan")],
 )
 def test_statements_with_the_callers_rule_have_a_cache_key(model: type[SQLModel], resource_type: str) -> None:
     a_page = select(table_for(resource_type)).where(caller_rule(resource_type))

@@ -22,6 +22,9 @@ TIMESTAMP_INPUTS = {
     ("consents-create", "body", "valid_until"),
     ("access-log-list", "query", "since"),
     ("access-log-list", "query", "until"),
+    ("plans-create", "body", "next_review_at"),
+    ("plans-add-review", "body", "held_at"),
+    ("plans-add-review", "body", "next_review_at"),
 }
 
 
@@ -80,8 +83,13 @@ def test_a_timestamp_outside_the_utc_range_is_422_everywhere(client: TestClient,
             "purpose": "Samordnat stöd.",
             "valid_until": in_days(30),
         },
+        "plans-create": {"child_id": child, "kind": "child_plan", "next_review_at": in_days(30)},
+        "plans-add-review": {"held_at": in_days(0), "progress": [], "next_review_at": in_days(60)},
     }
+    plan = client.post("/api/v1/plans", json=bodies["plans-create"], headers=world.headers(school)).json()["id"]
     paths = {
+        "plans-create": "/api/v1/plans",
+        "plans-add-review": f"/api/v1/plans/{plan}/reviews",
         "concerns-create": "/api/v1/concerns",
         "assessments-create": "/api/v1/assessments",
         "consents-create": "/api/v1/consents",

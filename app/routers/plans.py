@@ -1,0 +1,366 @@
+"""The child's plan — barnets plan and SIP: goals, actions, reviews (scopes `plans:*`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Header, Response, Security
+from sqlalchemy import Row
+
+from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.etag import check_if_match, etag_of, require_if_match
+from app.idempotency import IdempotencyDep
+from app.models.plan import Plan, PlanAction, PlanGoal, PlanReview
+from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, created_after, next_created_cursor, split_page
+from app.records import fetch_visible
+from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
+from app.schemas.assessment import CompassArea
+from app.schemas.common import Page
+from app.schemas.domain import Area, Perspective, PlanStatus
+from app.schemas.plans import (
+    ActionCreate,
+    ActionPublic,
+    ActionStatusChange,
+    GoalCreate,
+    GoalPublic,
+    PlanClose,
+    PlanCreate,
+    PlanPublic,
+    ReviewCreate,
+    ReviewPublic,
+)
+from app.security.caller import Caller
+from app.security.guard import current_caller
+from app.services import plans
+from app.services.plans import Compass, PlanView
+
+router = guarded_router("plans")
+PlansReader = Annotated[Caller, Security(current_caller, scopes=["plans:read"])]
+PlansWriter = Annotated[Caller, Security(current_caller, scopes=["plans:write"])]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="The plan's ETag you read; required (428 without it).")
+]
+PLAN_PATH = {"plan_id": "$request.path.plan_id"}
+
+
+def _goal(goal: PlanGoal | Row[Any], compass: Compass | None) -> GoalPublic:
+    area = Area(goal.area)
+    in_area: dict[Perspective, CompassArea] | None = None
+    if compass is not None:
+        in_area = {perspective: areas[area] for perspective, areas in compass.items() if area in areas}
+    public = GoalPublic.model_validate(goal, from_attributes=True)
+    public.compass = in_area
+    return public
+
+
+def _action(action: PlanAction | Row[Any]) -> ActionPublic:
+    return ActionPublic.model_validate(action, from_attributes=True)
+
+
+def _review(review: PlanReview | Row[Any]) -> ReviewPublic:
+    return ReviewPublic.model_validate(review, from_attributes=True)
+
+
+def _public(view: PlanView) -> PlanPublic:
+    plan = view.plan
+    return PlanPublic(
+        id=plan.id,
+        child_id=plan.child_id,
+        agency_id=plan.agency_id,
+        kind=plan.kind,
+        team_id=plan.team_id,
+        consent_id=plan.consent_id,
+        status=plan.status,
+        summary=plan.summary,
+        child_views=plan.child_views,
+        guardian_views=plan.guardian_views,
+        next_review_at=plan.next_review_at,
+        closed_at=plan.closed_at,
+        closed_reason=plan.closed_reason,
+        goals=[_goal(goal, view.compass) for goal in view.goals],
+        actions=[_action(action) for action in view.actions],
+        reviews=[_review(review) for review in view.reviews],
+        created_at=plan.created_at,
+        updated_at=plan.updated_at,
+    )
+
+
+def _etag(public: PlanPublic) -> str:
+    """The plan's own state: the goals' compass follows new assessments (and differs by reader),
+    which must not make an `If-Match` on the plan fail."""
+    goals = [goal.model_copy(update={"compass": None}) for goal in public.goals]
+    return etag_of(public.model_copy(update={"goals": goals}))
+
+
+def _respond(response: Response, view: PlanView) -> PlanPublic:
+    public = _public(view)
+    response.headers["ETag"] = _etag(public)
+    return public
+
+
+async def _view(session: SessionDep, caller: Caller, plan: Plan | Row[Any]) -> PlanView:
+    (view,) = await plans.views_of(session, caller, [plan])
+    return view
+
+
+@router.post(
+    "/plans",
+    operation_id="plans-create",
+    summary="Make the child's plan",
+    status_code=201,
+    responses={
+        201: created(
+            "Made.",
+            ("GetPlan", "plans-get", {"plan_id": "$response.body#/id"}),
+            ("AddGoal", "plans-add-goal", {"plan_id": "$response.body#/id"}),
+            ("AddAction", "plans-add-action", {"plan_id": "$response.body#/id"}),
+            ("AddReview", "plans-add-review", {"plan_id": "$response.body#/id"}),
+            ("Close", "plans-close", {"plan_id": "$response.body#/id"}),
+        ),
+        **problems(409),
+    },
+)
+async def create_plan(
+    data: PlanCreate,
+    caller: PlansWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> PlanPublic:
+    """One active plan per child among the agencies that can see it: a second is 409 (a plan the
+    caller cannot see neither blocks it nor is revealed). The caller's agency is the plan's and
+    has the overall responsibility. A `sip` needs an active consent for the child that covers
+    plans, names the caller's agency, a social-services and a health-care agency, and is confirmed
+    by each of them (422 `sip-consent-missing` otherwise)."""
+    plan = await plans.create_plan(session, caller, data)
+    context.audit("plan", plan.id, plan.child_id)
+    response.headers["Location"] = f"/api/v1/plans/{plan.id}"
+    return _respond(response, await _view(session, caller, plan))
+
+
+@router.get(
+    "/plans/{plan_id}",
+    operation_id="plans-get",
+    summary="Get a plan",
+    responses={200: success("The plan with its goals, actions and reviews.", ETAG_HEADER), **problems(404)},
+)
+async def get_plan(
+    plan_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep, response: Response
+) -> PlanPublic:
+    """Visible to the plan's agency, and to an agency named with it in an active consent for the
+    child that covers plans and that the plan's agency has confirmed. Each goal carries its area
+    of the child's needs compass — the latest and previous ratings the caller may see — so a
+    review sees what changed."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id)
+    return _respond(response, await _view(session, caller, plan))
+
+
+@router.get("/plans", operation_id="plans-list", summary="List plans")
+async def list_plans(
+    caller: PlansReader,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    child_id: uuid.UUID | None = None,
+    status: PlanStatus | None = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[PlanPublic]:
+    """The plans the caller's agency may see, oldest first, each in full."""
+    binding = {"child_id": child_id, "status": status}
+    after = created_after(cursors, cursor, "plans", caller.client_id, binding)
+    rows, last = split_page(await plans.list_plans(session, caller, child_id, status, after, limit + 1), limit)
+    context.audit_children("plan", [plan.child_id for plan in rows])
+    next_cursor = next_created_cursor(cursors, last, "plans", caller.client_id, binding)
+    views = await plans.views_of(session, caller, rows)
+    return Page[PlanPublic](items=[_public(view) for view in views], next_cursor=next_cursor)
+
+
+def _part_created(description: str, name: str, operation_id: str, part: str) -> dict[str, Any]:
+    return {
+        **success(description, LOCATION_HEADER),
+        **links((name, operation_id, {**PLAN_PATH, part: "$response.body#/id"})),
+    }
+
+
+@router.post(
+    "/plans/{plan_id}/goals",
+    operation_id="plans-add-goal",
+    summary="Add a goal",
+    status_code=201,
+    responses={201: _part_created("Added.", "GetGoal", "plans-get-goal", "goal_id"), **problems(404, 409)},
+)
+async def add_goal(
+    plan_id: uuid.UUID,
+    data: GoalCreate,
+    caller: PlansWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> GoalPublic:
+    """What should get better, in one compass area, in the words of whoever expressed it (the
+    child, a guardian, a professional). By the plan's agency or an active team member's (403);
+    a closed plan takes none (409)."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
+    goal = await plans.add_goal(session, caller, plan, data)
+    context.audit("plan_goal", goal.id, plan.child_id)
+    response.headers["Location"] = f"/api/v1/plans/{plan.id}/goals/{goal.id}"
+    return _goal(goal, (await _view(session, caller, plan)).compass)
+
+
+@router.get(
+    "/plans/{plan_id}/goals/{goal_id}",
+    operation_id="plans-get-goal",
+    summary="Get a goal",
+    responses=problems(404),
+)
+async def get_goal(
+    plan_id: uuid.UUID, goal_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep
+) -> GoalPublic:
+    """One goal of a plan the caller may see, with its compass area."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id)
+    goal = await plans.find_part(session, PlanGoal, plan, goal_id)
+    return _goal(goal, (await _view(session, caller, plan)).compass)
+
+
+@router.post(
+    "/plans/{plan_id}/actions",
+    operation_id="plans-add-action",
+    summary="Add an action",
+    status_code=201,
+    responses={
+        201: {
+            **success("Added.", LOCATION_HEADER),
+            **links(
+                ("GetAction", "plans-get-action", {**PLAN_PATH, "action_id": "$response.body#/id"}),
+                ("ChangeStatus", "plans-change-action-status", {**PLAN_PATH, "action_id": "$response.body#/id"}),
+            ),
+        },
+        **problems(404, 409),
+    },
+)
+async def add_action(
+    plan_id: uuid.UUID,
+    data: ActionCreate,
+    caller: PlansWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> ActionPublic:
+    """Who does what by when, optionally for one of the plan's goals (422 `goal-not-in-plan`
+    otherwise). The responsible agency is the plan's or one linked to it by an active consent for
+    the child that covers plans and is confirmed by the plan's agency (422
+    `responsible-agency-not-linked`). Starts `planned`."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
+    action = await plans.add_action(session, caller, plan, data)
+    context.audit("plan_action", action.id, plan.child_id)
+    response.headers["Location"] = f"/api/v1/plans/{plan.id}/actions/{action.id}"
+    return _action(action)
+
+
+@router.get(
+    "/plans/{plan_id}/actions/{action_id}",
+    operation_id="plans-get-action",
+    summary="Get an action",
+    responses=problems(404),
+)
+async def get_action(
+    plan_id: uuid.UUID, action_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep
+) -> ActionPublic:
+    """One action of a plan the caller may see, with its status history."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id)
+    return _action(await plans.find_action(session, plan, action_id))
+
+
+@router.patch(
+    "/plans/{plan_id}/actions/{action_id}",
+    operation_id="plans-change-action-status",
+    summary="Change an action's status",
+    responses={200: success("Changed; the plan.", ETAG_HEADER), **problems(404, 409, 412, 428)},
+)
+async def change_action_status(
+    plan_id: uuid.UUID,
+    action_id: uuid.UUID,
+    change: ActionStatusChange,
+    caller: PlansWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanPublic:
+    """`planned → in_progress | done | cancelled`, `in_progress → done | cancelled`; done and
+    cancelled are final (409). By the plan's agency or the action's responsible agency (403).
+    Send the plan's ETag as `If-Match` (428 without, 412 when the plan changed since). The change
+    is appended to the action's `status_history`."""
+    precondition = require_if_match(if_match)
+    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
+    action = await plans.find_action(session, plan, action_id)
+    plans.ensure_may_change_action(caller, plan, action)
+    check_if_match(precondition, _etag(_public(await _view(session, caller, plan))))
+    await plans.change_action_status(session, caller, plan, action, change)
+    return _respond(response, await _view(session, caller, plan))
+
+
+@router.post(
+    "/plans/{plan_id}/reviews",
+    operation_id="plans-add-review",
+    summary="Record a review",
+    status_code=201,
+    responses={201: _part_created("Recorded.", "GetReview", "plans-get-review", "review_id"), **problems(404, 409)},
+)
+async def add_review(
+    plan_id: uuid.UUID,
+    data: ReviewCreate,
+    caller: PlansWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    _idempotency: IdempotencyDep,
+) -> ReviewPublic:
+    """Progress per goal (each a goal of this plan: 422 `goal-not-in-plan` otherwise), held
+    (`held_at`) not in the future; `next_review_at` moves the plan's next review, and is needed
+    once the plan's review date has passed. By the plan's agency or an active team member's."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
+    review = await plans.add_review(session, caller, plan, data)
+    context.audit("plan_review", review.id, plan.child_id)
+    response.headers["Location"] = f"/api/v1/plans/{plan.id}/reviews/{review.id}"
+    return _review(review)
+
+
+@router.get(
+    "/plans/{plan_id}/reviews/{review_id}",
+    operation_id="plans-get-review",
+    summary="Get a review",
+    responses=problems(404),
+)
+async def get_review(
+    plan_id: uuid.UUID, review_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep
+) -> ReviewPublic:
+    """One review of a plan the caller may see."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id)
+    return _review(await plans.find_part(session, PlanReview, plan, review_id))
+
+
+@router.post(
+    "/plans/{plan_id}/close",
+    operation_id="plans-close",
+    summary="Close the plan",
+    responses={200: success("Closed.", ETAG_HEADER), **problems(404, 409)},
+)
+async def close_plan(
+    plan_id: uuid.UUID,
+    data: PlanClose,
+    caller: PlansWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+) -> PlanPublic:
+    """By the plan's agency or an active team member's; a closed plan takes no goals, actions,
+    status changes or reviews (409), and a new plan can then be made for the child."""
+    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
+    await plans.close_plan(session, caller, plan, data)
+    return _respond(response, await _view(session, caller, plan))
