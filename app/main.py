@@ -35,6 +35,7 @@ from app.routers import (
     health,
     metrics,
     oauth,
+    statistics,
     teams,
 )
 from app.security.anonymous import AnonymousLimiter
@@ -42,6 +43,7 @@ from app.security.guard import Authenticator
 from app.security.login_throttle import LoginThrottle
 from app.security.rate_limit import RateLimiter
 from app.security.tokens import TokenService
+from app.services.statistics import StatisticsCache
 from app.settings import Settings, get_settings
 
 GC_YOUNG_THRESHOLD = 20_000
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_address=settings.auth_failures_per_address_per_minute,
     )
     app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
+    app.state.statistics = StatisticsCache(settings.statistics_threshold, settings.statistics_timezone)
 
     install_error_handlers(app)
     for module in (
@@ -135,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consents,
         assessments,
         teams,
+        statistics,
         events,
         access_log,
     ):

@@ -56,6 +56,10 @@ OPENAPI_TAGS = [
         "name": "teams",
         "description": "The child's team across agencies: contact person, coordinator, members.",
     },
+    {
+        "name": "statistics",
+        "description": "Indicators for leaders across agencies, small numbers suppressed (`statistics:read`).",
+    },
     {"name": "access-log", "description": "The access log, its verification and a child's access report."},
     {
         "name": "events",
