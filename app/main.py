@@ -38,6 +38,7 @@ from app.routers import (
     metrics,
     oauth,
     plans,
+    statistics,
     teams,
 )
 from app.security.anonymous import AnonymousLimiter
@@ -45,6 +46,7 @@ from app.security.guard import Authenticator
 from app.security.login_throttle import LoginThrottle
 from app.security.rate_limit import RateLimiter
 from app.security.tokens import TokenService
+from app.services.statistics import StatisticsCache
 from app.settings import Settings, get_settings
 
 GC_YOUNG_THRESHOLD = 20_000
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_address=settings.auth_failures_per_address_per_minute,
     )
     app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
+    app.state.statistics = StatisticsCache(settings.statistics_threshold, settings.statistics_timezone)
 
     install_error_handlers(app)
     for module in (
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assessments,
         teams,
         plans,
+        statistics,
         events,
         access_log,
         fhir,

@@ -60,6 +60,10 @@ OPENAPI_TAGS = [
         "name": "plans",
         "description": "The child's plan (barnets plan, SIP): goals in the compass areas, actions, reviews.",
     },
+    {
+        "name": "statistics",
+        "description": "Indicators for leaders across agencies, small numbers suppressed (`statistics:read`).",
+    },
     {"name": "access-log", "description": "The access log, its verification and a child's access report."},
     {
         "name": "events",

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     consent_max_years: int = Field(
         default=10, ge=1, le=100, description="How far ahead a consent's valid_until may lie, in years."
     )
+    statistics_threshold: int = Field(
+        default=5, ge=2, le=100, description="Counts below it, and medians over fewer values, are suppressed."
+    )
+    statistics_timezone: str = Field(
+        default="Europe/Stockholm", description="Whose calendar months the statistics count in."
+    )
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 

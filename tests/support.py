@@ -101,6 +101,10 @@ class World:
     def auditor(self) -> dict[str, str]:
         return self.headers(self._operations_agency(), "auditor")
 
+    def analyst(self) -> dict[str, str]:
+        """A leaders' client: the statistics, nothing else."""
+        return self.headers(self._operations_agency(), "analyst")
+
     def _operations_agency(self) -> str:
         if "operations" not in {key[0] for key in self._credentials}:
             if not self.sql("SELECT 1 FROM agencies WHERE id = 'operations'"):

@@ -95,3 +95,11 @@ def test_only_the_cli_makes_a_platform_admin(fresh_install: dict[str, str]) -> N
     )
     assert wrong.returncode == 1
     assert "platform" in wrong.stderr
+
+
+def test_the_cli_adds_an_analyst_with_the_statistics_scope_only(fresh_install: dict[str, str]) -> None:
+    run(fresh_install, "migrate")
+    run(fresh_install, "agencies", "add", "--id", "region", "--kind", "social_services", "--name", "Regionen")
+    added = run(fresh_install, "clients", "add", "--agency", "region", "--role", "analyst", "--name", "Uppföljning")
+    created = json.loads(added.stdout)
+    assert (created["role"], created["scopes"]) == ("analyst", ["statistics:read"])

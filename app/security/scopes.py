@@ -17,6 +17,7 @@ class Role(StrEnum):
     practitioner = "practitioner"
     auditor = "auditor"
     admin = "admin"
+    analyst = "analyst"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -32,6 +33,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "teams:write": "Create teams, add and end members, close teams.",
     "plans:read": "Read the child's plan where the consent rule allows.",
     "plans:write": "Create plans; add goals, actions and reviews; close plans.",
+    "statistics:read": "Read the leaders' indicators: suppressed aggregates over all agencies, no records.",
     "audit:read": "Read and verify the whole access log; a child's access report.",
     "events:read": "Read the agency's event feed.",
     "events:manage": "Manage the client's webhook subscriptions.",
@@ -73,6 +75,8 @@ def scopes_for(kind: AgencyKind | str, role: Role | str) -> frozenset[str]:
         return frozenset({"audit:read"})
     if role == Role.admin:
         return frozenset({"admin"})
+    if role == Role.analyst:  # counts only, disclosure-controlled: no child data, no log
+        return frozenset({"statistics:read"})
     if role == Role.practitioner:
         return _POLICE_PRACTITIONER if kind == AgencyKind.police else _PRACTITIONER
     raise ValueError(f"unknown role {role!r}")

@@ -90,5 +90,5 @@ def test_the_oauth2_scheme_lists_every_scope() -> None:
     assert set(scopes) == {
         *(f"{area}:{mode}" for area in ("children", "concerns", "consents", "assessments", "teams", "plans")
           for mode in ("read", "write")),
-        "audit:read", "events:read", "events:manage", "admin",
+        "statistics:read", "audit:read", "events:read", "events:manage", "admin",
     }  # fmt: skip
