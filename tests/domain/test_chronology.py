@@ -264,3 +264,34 @@ def test_an_unknown_child_is_404_and_logged(client: TestClient, world: World, sc
     assert response.status_code == 404
     rows = world.sql("SELECT outcome FROM access_log WHERE request_id = 'nochild'")
     assert [row.outcome for row in rows] == ["denied"]
+
+
+def test_team_changes_and_an_expired_consent(
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
+) -> None:
+    school, child = scene["school"], scene["child"]
+    headers = world.headers(school)
+    team = client.post("/api/v1/teams", json={"child_id": child}, headers=headers).json()["id"]
+    members = [
+        client.post(
+            f"/api/v1/teams/{team}/members",
+            json={"agency_id": school, "role": role, "person_name": SECRET},
+            headers=headers,
+        ).json()["id"]
+        for role in ("coordinator", "member")
+    ]
+    assert client.delete(f"/api/v1/teams/{team}/members/{members[0]}", headers=headers).status_code == 200
+    assert client.post(f"/api/v1/teams/{team}/close", headers=headers).status_code == 200
+    expired = domain.past_consent(school, child, [school, scene["health"]], confirmed_by=[school])
+    items = chronology(client, headers, child)["items"]
+    # The membership that ended with the closing is part of the closing, as in the events.
+    assert [(item["kind"], item["summary"]) for item in items if item["record_type"] == "team"] == [
+        ("team.created", "Team formed"),
+        ("team.member_added", f"Team member added: coordinator ({school})"),
+        ("team.member_added", f"Team member added: member ({school})"),
+        ("team.member_ended", f"Team membership ended: coordinator ({school})"),
+        ("team.closed", "Team closed"),
+    ]
+    assert [item["kind"] for item in items if item["record_id"] == expired] == ["consent.recorded", "consent.expired"]
+    assert [item["at"] for item in items] == sorted(item["at"] for item in items)
+    assert SECRET not in repr(items)
