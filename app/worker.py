@@ -1,5 +1,5 @@
-"""`samhandling worker`: webhook delivery and the schedules (consent expiry, plan reviews due,
-chaining, cleanup).
+"""`samhandling worker`: webhook delivery and the schedules (consent expiry, overdue decisions,
+plan reviews due, chaining, cleanup).
 
 Several workers may run at once: each subscription is leased by one at a time, a consent's
 expiry is published once (its notice row's primary key), and chaining passes take turns.
@@ -32,6 +32,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.observability import EVENTS_PENDING, describe_error
 from app.security.login_throttle import forget_old_attempts
 from app.services.consents import publish_consent_event
+from app.services.decisions import publish_overdue_decisions
 from app.services.plan_schedule import publish_due_reviews
 from app.services.subscriptions import pending_count
 from app.settings import Settings
@@ -89,6 +90,9 @@ async def maintain(database: Database, sequencer: Sequencer) -> None:
     due = await publish_due_reviews(database)
     if due:
         logger.info("published %d plan reviews due", due)
+    overdue = await publish_overdue_decisions(database)
+    if overdue:
+        logger.info("published %d overdue decisions", overdue)
     await forget_old_idempotency_keys(database)
     await forget_old_attempts(database.engine)
     await sequencer.run_once()

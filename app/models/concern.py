@@ -19,6 +19,7 @@ class Concern(SQLModel, table=True):
         Index("ix_concerns_agency_id_created_at", "agency_id", "created_at"),
         Index("ix_concerns_report_to_agency_id", "report_to_agency_id"),
         Index("ix_concerns_created_at_id", "created_at", "id"),
+        Index("ix_concerns_decision_due_at", "decision_due_at"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, sa_column=Column(Uuid, primary_key=True))
@@ -34,5 +35,12 @@ class Concern(SQLModel, table=True):
     # agency_id} — appended, never rewritten; the first is "received". (Entries written before
     # issue 16 also hold the client_id; it is never shown.)
     status_history: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    # Feedback to the reporter (återkoppling): the reported-to agency's decision, recorded once.
+    decision: str | None = Field(default=None, sa_column=Column(String(24)))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    decision_agency_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("agencies.id")))
+    # created_at + 14 days for a mandatory report, else null; and when its passing was announced.
+    decision_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    decision_overdue_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, Response, Security
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.etag import check_if_match, etag_of, require_if_match
@@ -23,11 +24,12 @@ from app.pagination import (
 from app.records import fetch_visible
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.common import Page, Timestamp
-from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange
+from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange, DecisionCreate
 from app.schemas.domain import ConcernStatus
 from app.security.caller import Caller
 from app.security.guard import current_caller
-from app.services import concerns
+from app.services import concerns, decisions
+from app.services.concern_views import publics_of
 from app.services.concerns import ConcernFilters
 
 router = guarded_router("concerns")
@@ -36,12 +38,14 @@ ConcernsWriter = Annotated[Caller, Security(current_caller, scopes=["concerns:wr
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag you read; required (428 without it).")]
 
 
-def _public(concern: Concern | Row[Any]) -> ConcernPublic:
-    return ConcernPublic.model_validate(concern, from_attributes=True)
+async def _public(session: AsyncSession, caller: Caller, concern: Concern | Row[Any]) -> ConcernPublic:
+    """As the caller may read it: another agency's reasons only under the consent rule."""
+    (public,) = await publics_of(session, caller, [concern])
+    return public
 
 
-def _respond(response: Response, concern: Concern) -> ConcernPublic:
-    public = _public(concern)
+async def _respond(session: AsyncSession, caller: Caller, response: Response, concern: Concern) -> ConcernPublic:
+    public = await _public(session, caller, concern)
     response.headers["ETag"] = etag_of(public)
     return public
 
@@ -73,7 +77,7 @@ async def raise_concern(
     concern = await concerns.raise_concern(session, caller, data)
     context.audit("concern", concern.id, concern.child_id)
     response.headers["Location"] = f"/api/v1/concerns/{concern.id}"
-    return _respond(response, concern)
+    return await _respond(session, caller, response, concern)
 
 
 @router.get(
@@ -83,10 +87,13 @@ async def raise_concern(
     responses={200: success("The concern.", ETAG_HEADER), **problems(404)},
 )
 async def get_concern(
-    concern_id: uuid.UUID, caller: ConcernsReader, context: ContextDep, response: Response
+    concern_id: uuid.UUID, caller: ConcernsReader, context: ContextDep, session: SessionDep, response: Response
 ) -> ConcernPublic:
-    """A concern the caller's agency may see by the consent rule; 404 otherwise."""
-    return _respond(response, await fetch_visible(context, Concern, "concern", concern_id))
+    """A concern the caller's agency may see by the consent rule; 404 otherwise. A reason
+    another agency wrote (`status_reason`, `status_history[].reason`) is null unless an active
+    consent for the child, confirmed by the writer's agency, names both and covers `concerns`."""
+    concern = await fetch_visible(context, Concern, "concern", concern_id)
+    return await _respond(session, caller, response, concern)
 
 
 @router.get("/concerns", operation_id="concerns-list", summary="List concerns")
@@ -109,7 +116,7 @@ async def list_concerns(
     rows, last = split_page(await concerns.list_concerns(session, caller, filters, after, limit + 1), limit)
     context.audit_children("concern", [concern.child_id for concern in rows])
     next_cursor = next_created_cursor(cursors, last, "concerns", caller.client_id, binding)
-    return Page[ConcernPublic](items=[_public(concern) for concern in rows], next_cursor=next_cursor)
+    return Page[ConcernPublic](items=await publics_of(session, caller, rows), next_cursor=next_cursor)
 
 
 @router.patch(
@@ -134,5 +141,32 @@ async def change_status(
     precondition = require_if_match(if_match)
     concern = await fetch_visible(context, Concern, "concern", concern_id, for_update=True)
     concerns.ensure_may_change_status(caller, concern)
-    check_if_match(precondition, etag_of(_public(concern)))
-    return _respond(response, await concerns.change_status(session, caller, concern, change))
+    check_if_match(precondition, etag_of(await _public(session, caller, concern)))
+    changed = await concerns.change_status(session, caller, concern, change)
+    return await _respond(session, caller, response, changed)
+
+
+@router.post(
+    "/concerns/{concern_id}/decision",
+    operation_id="concerns-decide",
+    summary="Record the decision on a mandatory report",
+    responses={200: success("Recorded; the concern.", ETAG_HEADER), **problems(404, 409)},
+)
+async def record_decision(
+    concern_id: uuid.UUID,
+    data: DecisionCreate,
+    caller: ConcernsWriter,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+) -> ConcernPublic:
+    """Feedback to the one who reported (återkoppling): whether an investigation was opened
+    (`investigation_opened`), not opened (`not_opened`) or is already ongoing
+    (`already_ongoing`) — the code and its date are all the reporter learns; reasons stay with
+    social services unless the family consents. Only the agency the concern is reported to may
+    record it (others that can see the concern: 403), once (a second decision: 409); a concern
+    that is not a mandatory report takes none (409). Due within 14 days of the report
+    (`decision_due_at`); publishes `concern.decision_recorded`."""
+    concern = await fetch_visible(context, Concern, "concern", concern_id, for_update=True)
+    decided = await decisions.record_decision(session, caller, concern, data)
+    return await _respond(session, caller, response, decided)

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.schemas.agency import AgencySlug
 from app.schemas.common import Description, Reason, StrictInput, Timestamp
-from app.schemas.domain import Area, ConcernStatus, Urgency
+from app.schemas.domain import Area, ConcernStatus, Decision, Urgency
 
 
 def _unique(values: list[Area]) -> list[Area]:
@@ -62,12 +62,39 @@ class ConcernStatusChange(StrictInput):
     )
 
 
+class DecisionCreate(StrictInput):
+    decision: Decision = Field(
+        description="`investigation_opened`, `not_opened` or `already_ongoing` — all the reporter learns "
+        "without the family's consent."
+    )
+    decided_at: Timestamp | None = Field(
+        default=None, description="When it was decided (default now; not in the future, not before the report)."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"decision": "investigation_opened", "decided_at": "2026-11-27T10:00:00+01:00"}]
+        },
+    )
+
+
+class ConcernDecision(BaseModel):
+    decision: Decision
+    decided_at: datetime = Field(description="When the reported-to agency decided.")
+    agency_id: str = Field(description="The agency that decided: the one the concern was reported to.")
+
+
 class StatusHistoryItem(BaseModel):
     status: ConcernStatus
-    from_status: ConcernStatus | None
-    reason: str | None
-    changed_at: datetime
-    agency_id: str
+    from_status: ConcernStatus | None = Field(description="The status before; null for the first, `received`.")
+    reason: str | None = Field(
+        description="The writer's reason; null when none was given, or when another agency wrote it and no active "
+        "consent for the child, confirmed by the writer's agency, names both agencies and covers `concerns`."
+    )
+    at: datetime = Field(description="When the status changed.")
+    changed_at: datetime = Field(description="The same as `at` (the v1 name).")
+    agency_id: str = Field(description="The agency that changed it (never the client).")
 
 
 class ConcernPublic(BaseModel):
@@ -80,6 +107,15 @@ class ConcernPublic(BaseModel):
     observed_at: datetime | None
     report_to_agency_id: str | None
     status: ConcernStatus
+    status_reason: str | None = Field(
+        description="The reason given with the current status, under the same rule as `status_history[].reason`."
+    )
     status_history: list[StatusHistoryItem]
+    decision: ConcernDecision | None = Field(
+        description="The reported-to agency's decision on a mandatory report; null until it is recorded."
+    )
+    decision_due_at: datetime | None = Field(
+        description="`created_at` + 14 days for a mandatory report (the deadline for the decision), else null."
+    )
     created_at: datetime
     updated_at: datetime

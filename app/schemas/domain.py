@@ -33,6 +33,14 @@ class ConcernStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class Decision(StrEnum):
+    """Social services' answer to a mandatory report: whether an investigation was opened."""
+
+    investigation_opened = "investigation_opened"
+    not_opened = "not_opened"
+    already_ongoing = "already_ongoing"
+
+
 CONCERN_TRANSITIONS: dict[ConcernStatus, frozenset[ConcernStatus]] = {
     ConcernStatus.received: frozenset({ConcernStatus.accepted, ConcernStatus.rejected, ConcernStatus.cancelled}),
     ConcernStatus.accepted: frozenset({ConcernStatus.in_progress, ConcernStatus.cancelled}),

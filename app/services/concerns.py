@@ -22,6 +22,7 @@ from app.schemas.domain import CONCERN_TRANSITIONS, ConcernStatus
 from app.security.caller import Caller
 from app.security.scopes import AgencyKind
 from app.services.children import require_child
+from app.services.decisions import decision_due_at
 
 CLOCK_SKEW = timedelta(minutes=5)
 _concerns = table_of(Concern)
@@ -67,6 +68,7 @@ async def raise_concern(session: AsyncSession, caller: Caller, data: ConcernCrea
         report_to_agency_id=data.report_to_agency_id,
         status=ConcernStatus.received.value,
         status_history=[_history_item(ConcernStatus.received, None, None, caller, now)],
+        decision_due_at=decision_due_at(now, data.report_to_agency_id),
         created_at=now,
         updated_at=now,
     )

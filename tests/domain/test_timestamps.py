@@ -25,6 +25,9 @@ TIMESTAMP_INPUTS = {
     ("plans-create", "body", "next_review_at"),
     ("plans-add-review", "body", "held_at"),
     ("plans-add-review", "body", "next_review_at"),
+    ("concerns-decide", "body", "decided_at"),
+    ("children-chronology", "query", "since"),
+    ("children-chronology", "query", "until"),
 }
 
 
@@ -72,7 +75,9 @@ def test_the_table_names_every_timestamp_input_of_the_api(app: FastAPI) -> None:
 def test_a_timestamp_outside_the_utc_range_is_422_everywhere(client: TestClient, world: World, domain: Domain) -> None:
     school, social = world.agency("school"), world.agency("social_services")
     child = domain.child(school)
+    report = domain.concern(school, child, report_to_agency_id=social)["id"]
     bodies = {
+        "concerns-decide": {"decision": "not_opened"},
         "concerns-create": {"child_id": child, "areas": ["safe"], "description": "Orolig.", "urgency": "routine"},
         "assessments-create": {"child_id": child, "perspective": "professional", "areas": {"safe": {"rating": 3}}},
         "consents-create": {
@@ -95,10 +100,14 @@ def test_a_timestamp_outside_the_utc_range_is_422_everywhere(client: TestClient,
         "consents-create": "/api/v1/consents",
         "concerns-list": "/api/v1/concerns",
         "access-log-list": "/api/v1/access-log",
+        "concerns-decide": f"/api/v1/concerns/{report}/decision",
+        "children-chronology": f"/api/v1/children/{child}/chronology",
     }
     answers = {}
     for operation, where, field in sorted(TIMESTAMP_INPUTS):
         headers = world.auditor() if operation.startswith("access-log") else world.headers(school)
+        if operation == "concerns-decide":
+            headers = world.headers(social)
         for value in OVERFLOWING:
             if where == "body":
                 response = client.post(paths[operation], json={**bodies[operation], field: value}, headers=headers)
