@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import Response, Security
 from sqlalchemy import Row
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.errors import NotFound
-from app.etag import etag_of
-from app.idempotency import IdempotencyDep
-from app.models.assessment import Assessment
-from app.pagination import (
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.etag import etag_of
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -21,12 +21,12 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.assessment import Assessment
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.assessment import AssessmentCreate, AssessmentPublic, Compass
 from app.schemas.common import Page
 from app.security.caller import Caller
-from app.security.guard import current_caller
+from app.security.records import fetch_visible
 from app.services import assessments
 from app.services.children import get_child
 

@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.guard import current_caller
+from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.models.agency import Client
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import LOCATION_HEADER, guarded_router, links, problems, success
 from app.schemas.agency import ClientCreate, ClientCreated, ClientPublic
 from app.schemas.common import Page
 from app.security.admin import AdminAuthority, admin_authority
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.security.scopes import Role, scopes_for
 from app.services import clients
 

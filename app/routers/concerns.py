@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import Header, Response, Security
 from sqlalchemy import Row
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
-from app.etag import check_if_match, etag_of, require_if_match
-from app.idempotency import IdempotencyDep
-from app.models.concern import Concern
-from app.pagination import (
+from app.enums import ConcernStatus
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.etag import check_if_match, etag_of, require_if_match
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -20,13 +21,12 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.concern import Concern
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.common import Page, Timestamp
 from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange
-from app.schemas.domain import ConcernStatus
 from app.security.caller import Caller
-from app.security.guard import current_caller
+from app.security.records import fetch_visible
 from app.services import concerns
 from app.services.concerns import ConcernFilters
 

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep, SettingsDep
-from app.etag import etag_of
-from app.idempotency import IdempotencyDep
-from app.models.base import utcnow
-from app.models.consent import Consent
-from app.pagination import (
+from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
+from app.http.etag import etag_of
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -20,7 +19,8 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.base import utcnow
+from app.models.consent import Consent
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.common import Page
 from app.schemas.consent import (
@@ -32,7 +32,7 @@ from app.schemas.consent import (
     WithdrawalPublic,
 )
 from app.security.caller import Caller
-from app.security.guard import current_caller
+from app.security.records import fetch_visible
 from app.services import consents
 from app.services.consents import ConsentView
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.errors import PROBLEM_MEDIA_TYPE
+from app.http.guard import GuardedRoute
 from app.schemas.problem import Problem
-from app.security.guard import GuardedRoute
 
 _DESCRIPTIONS = {
     400: "Bad request.",

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
-from app.etag import etag_of
-from app.idempotency import IdempotencyDep
-from app.models.team import Team, TeamMember
-from app.pagination import (
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.etag import etag_of
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -19,12 +19,12 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.team import Team, TeamMember
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
 from app.schemas.common import Page
 from app.schemas.team import MemberCreate, MemberPublic, TeamCreate, TeamPublic
 from app.security.caller import Caller
-from app.security.guard import current_caller
+from app.security.records import fetch_visible
 from app.services import teams
 from app.services.teams import TeamView
 

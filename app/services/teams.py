@@ -12,16 +12,16 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.enums import TeamRole
 from app.errors import Conflict, Forbidden, NotFound, TeamAlreadyOpen, unprocessable
 from app.events.outbox import EventType, publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.team import CLOSED, OPEN, Team, TeamMember
-from app.records import visible_page
-from app.schemas.domain import TeamRole
 from app.schemas.team import MemberCreate, TeamCreate
 from app.security.access import RecordType, caller_parameters, caller_rule, consent_links
 from app.security.caller import Caller
+from app.security.records import visible_page
 from app.services.children import lock_child
 
 _teams = table_of(Team)

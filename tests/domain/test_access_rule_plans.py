@@ -17,8 +17,8 @@ from app.models.assessment import Assessment
 from app.models.concern import Concern
 from app.models.consent import Consent
 from app.models.team import Team
-from app.records import _record_with_visibility
 from app.security.access import caller_rule, table_for
+from app.security.records import _record_with_visibility
 
 
 @pytest.mark.parametrize(

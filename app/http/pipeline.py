@@ -38,7 +38,6 @@ from app.audit.aggregation import DenialAggregator
 from app.audit.entries import as_revoked, build_entries
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
-from app.context import SCOPE_KEY, RequestContext, choose_request_id
 from app.db import Database, is_database_unavailable
 from app.errors import (
     InvalidToken,
@@ -49,9 +48,10 @@ from app.errors import (
     problem_response,
     render_app_error,
 )
+from app.http.context import SCOPE_KEY, RequestContext, choose_request_id
+from app.http.routing import is_audited, route_of
 from app.models.base import utcnow
 from app.observability import LOG_APPEND_SECONDS, RequestObserver, describe_error, safe_traceback
-from app.routing import is_audited, route_of
 from app.security.anonymous import AnonymousLimiter, source_address
 from app.security.client_status import rejected_clients
 

@@ -13,11 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from app.context import SCOPE_KEY
 from app.errors import AppError, problem_response, render_app_error
-from app.idempotency import Replay
+from app.http.context import SCOPE_KEY
+from app.http.idempotency import Replay
+from app.http.routing import flat_routes
 from app.observability import describe_error
-from app.routing import flat_routes
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.settings import get_settings
 
-PROTOCOL = "app.http_server:HeaderDeadlineProtocol"
+PROTOCOL = "app.http.server:HeaderDeadlineProtocol"
 # Request line and headers together. Above the largest request the spec allows: a 2 000-char
 # cursor of 4-byte characters is 24 KiB percent-encoded (schemathesis sends such URLs).
 MAX_HEADER_BYTES = 64 * 1024

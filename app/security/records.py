@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, Row, Uuid, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from app.context import RequestContext
 from app.errors import NotFound
+from app.http.context import RequestContext
 from app.models.base import table_of
 from app.observability import ACCESS_DENIALS
 from app.security.access import caller_parameters, caller_rule, table_for
