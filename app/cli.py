@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.security.scopes import AgencyKind, Role
+from app.enums import AgencyKind, Role
 from app.settings import get_settings
 
 OPENAPI_PATH = Path("openapi") / "openapi.json"

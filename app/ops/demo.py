@@ -21,13 +21,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from app.enums import Area, GrantorRole, Urgency
+from app.enums import Area, GrantorRole, RecordType, Urgency
 from app.models.base import utcnow
 from app.ops.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.schemas.concern import ConcernCreate
 from app.schemas.consent import ConsentCreate, Grantor
-from app.security.access import RecordType
 from app.security.caller import Caller
 from app.security.identifiers import PersonalIdentityNumber
 from app.security.keys import write_secret_file

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Response, Security
 
+from app.enums import Role
 from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.guard import current_caller
 from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
@@ -16,7 +17,7 @@ from app.schemas.agency import ClientCreate, ClientCreated, ClientPublic
 from app.schemas.common import Page
 from app.security.admin import AdminAuthority, admin_authority
 from app.security.caller import Caller
-from app.security.scopes import Role, scopes_for
+from app.security.scopes import scopes_for
 from app.services import clients
 
 router = guarded_router("clients")

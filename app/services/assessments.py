@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import Area, Perspective
+from app.enums import Area, EventType, Perspective
 from app.errors import unprocessable
-from app.events.outbox import EventType, publish
+from app.events.outbox import publish
 from app.models.assessment import Assessment
 from app.models.base import table_of, utcnow
 from app.schemas.assessment import AssessmentCreate, CompassArea

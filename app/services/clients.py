@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.enums import EventType
 from app.errors import Conflict, NotFound, unprocessable
-from app.events.outbox import EventType, publish_to
+from app.events.outbox import publish_to
 from app.models.agency import Agency, Client
 from app.models.base import utcnow
 from app.security.scopes import scopes_for

@@ -11,16 +11,15 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import CONCERN_TRANSITIONS, ConcernStatus
+from app.enums import CONCERN_TRANSITIONS, AgencyKind, ConcernStatus, EventType
 from app.errors import Conflict, Forbidden, unprocessable
-from app.events.outbox import EventType, publish
+from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.concern import Concern
 from app.schemas.concern import ConcernCreate, ConcernStatusChange
 from app.security.caller import Caller
 from app.security.records import visible_page
-from app.security.scopes import AgencyKind
 from app.services.children import require_child
 
 CLOCK_SKEW = timedelta(minutes=5)

@@ -12,14 +12,14 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.enums import TeamRole
+from app.enums import EventType, RecordType, TeamRole
 from app.errors import Conflict, Forbidden, NotFound, TeamAlreadyOpen, unprocessable
-from app.events.outbox import EventType, publish
+from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.team import CLOSED, OPEN, Team, TeamMember
 from app.schemas.team import MemberCreate, TeamCreate
-from app.security.access import RecordType, caller_parameters, caller_rule, consent_links
+from app.security.access import caller_parameters, caller_rule, consent_links
 from app.security.caller import Caller
 from app.security.records import visible_page
 from app.services.children import lock_child
