@@ -45,10 +45,9 @@ from app.errors import (
     RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
-    problem_response,
-    render_app_error,
 )
 from app.http.context import SCOPE_KEY, RequestContext, choose_request_id
+from app.http.problems import problem_response, render_app_error
 from app.http.routing import is_audited, route_of
 from app.models.base import utcnow
 from app.observability import LOG_APPEND_SECONDS, RequestObserver, describe_error, safe_traceback

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Response, Security
 
-from app.errors import NotFound
+from app.errors import AgencyAlreadyExists, NotFound
 from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.guard import current_caller
 from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
@@ -43,7 +43,7 @@ def _public(agency: Agency) -> AgencyPublic:
             **success("Created.", LOCATION_HEADER),
             **link_to("GetAgency", "agencies-get", agency_id="$response.body#/id"),
         },
-        **problems(409),
+        **problems(AgencyAlreadyExists),
     },
 )
 async def create_agency(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Response, Security
 
 from app.enums import Role
+from app.errors import ClientAlreadyRevoked
 from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.guard import current_caller
 from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
@@ -113,7 +114,7 @@ async def list_clients(
     "/clients/{client_id}/revoke",
     operation_id="clients-revoke",
     summary="Revoke a client",
-    responses=problems(404, 409),
+    responses=problems(404, ClientAlreadyRevoked),
 )
 async def revoke_client(
     caller: Admin, authority: Authority, context: ContextDep, session: SessionDep, client_id: str = ClientIdPath

@@ -9,6 +9,7 @@ from fastapi import Header, Response, Security
 from sqlalchemy import Row
 
 from app.enums import ConcernStatus
+from app.errors import ConcernTransitionNotAllowed
 from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.etag import check_if_match, etag_of, require_if_match
 from app.http.guard import current_caller
@@ -116,7 +117,7 @@ async def list_concerns(
     "/concerns/{concern_id}",
     operation_id="concerns-change-status",
     summary="Change a concern's status",
-    responses={200: success("Changed.", ETAG_HEADER), **problems(404, 409, 412, 428)},
+    responses={200: success("Changed.", ETAG_HEADER), **problems(404, ConcernTransitionNotAllowed, 412, 428)},
 )
 async def change_status(
     concern_id: uuid.UUID,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Response, Security
 
+from app.errors import ConsentAlreadyConfirmed, ConsentAlreadyWithdrawn, ConsentExpired
 from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.http.etag import etag_of
 from app.http.guard import current_caller
@@ -147,7 +148,7 @@ async def list_consents(
     "/consents/{consent_id}/withdraw",
     operation_id="consents-withdraw",
     summary="Withdraw a consent",
-    responses={200: success("Withdrawn.", ETAG_HEADER), **problems(404, 409)},
+    responses={200: success("Withdrawn.", ETAG_HEADER), **problems(404, ConsentAlreadyWithdrawn)},
 )
 async def withdraw_consent(
     consent_id: uuid.UUID,
@@ -167,7 +168,10 @@ async def withdraw_consent(
     "/consents/{consent_id}/confirm",
     operation_id="consents-confirm",
     summary="Confirm a consent for your agency's records",
-    responses={200: success("Confirmed.", ETAG_HEADER), **problems(404, 409)},
+    responses={
+        200: success("Confirmed.", ETAG_HEADER),
+        **problems(404, ConsentAlreadyConfirmed, ConsentAlreadyWithdrawn, ConsentExpired),
+    },
 )
 async def confirm_consent(
     consent_id: uuid.UUID, caller: ConsentsWriter, context: ContextDep, session: SessionDep, response: Response

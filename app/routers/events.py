@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request, Response, Security
 
+from app.errors import SubscriptionLimitReached
 from app.events.feed import START, FeedItem, read_feed
 from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.guard import current_caller
@@ -121,11 +122,7 @@ def _subscription(subscription: Subscription) -> dict[str, Any]:
                 ("Unsubscribe", "events-unsubscribe", {"subscription_id": "$response.body#/id"}),
             ),
         },
-        409: {
-            **problems(409)[409],
-            "description": "The client already holds the most subscriptions allowed "
-            "(problem type `urn:samhandling:problem:subscription-limit-reached`); delete one first.",
-        },
+        **problems(SubscriptionLimitReached),
     },
 )
 async def subscribe(

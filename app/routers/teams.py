@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Response, Security
 
+from app.errors import MemberNeedsConsent, MembershipAlreadyEnded, TeamAlreadyOpen, TeamClosed, TeamRoleTaken
 from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.etag import etag_of
 from app.http.guard import current_caller
@@ -69,7 +70,7 @@ def _respond(response: Response, view: TeamView) -> TeamPublic:
             ("AddMember", "teams-add-member", {"team_id": "$response.body#/id"}),
             ("Close", "teams-close", {"team_id": "$response.body#/id"}),
         ),
-        **problems(409),
+        **problems(TeamAlreadyOpen),
     },
 )
 async def form_team(
@@ -146,7 +147,7 @@ async def list_teams(
                 ),
             ),
         },
-        **problems(404, 409),
+        **problems(404, TeamClosed, MemberNeedsConsent, TeamRoleTaken),
     },
 )
 async def add_member(
@@ -185,7 +186,7 @@ async def get_member(
     "/teams/{team_id}/members/{member_id}",
     operation_id="teams-end-member",
     summary="End a membership",
-    responses=problems(404, 409),
+    responses=problems(404, MembershipAlreadyEnded),
 )
 async def end_member(
     team_id: uuid.UUID, member_id: uuid.UUID, caller: TeamsWriter, context: ContextDep, session: SessionDep
@@ -199,7 +200,7 @@ async def end_member(
     "/teams/{team_id}/close",
     operation_id="teams-close",
     summary="Close the team",
-    responses={200: success("Closed.", ETAG_HEADER), **problems(404, 409)},
+    responses={200: success("Closed.", ETAG_HEADER), **problems(404, TeamClosed)},
 )
 async def close_team(
     team_id: uuid.UUID, caller: TeamsWriter, context: ContextDep, session: SessionDep, response: Response

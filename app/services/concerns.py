@@ -12,7 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import CONCERN_TRANSITIONS, AgencyKind, ConcernStatus, EventType
-from app.errors import Conflict, Forbidden, unprocessable
+from app.errors import ConcernTransitionNotAllowed, Forbidden, unprocessable
 from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
@@ -117,7 +117,9 @@ async def change_status(
     current = ConcernStatus(concern.status)
     if change.status not in CONCERN_TRANSITIONS[current]:
         allowed = ", ".join(sorted(CONCERN_TRANSITIONS[current])) or "none (final)"
-        raise Conflict(f"A {current.value} concern cannot become {change.status.value}; allowed: {allowed}.")
+        raise ConcernTransitionNotAllowed(
+            f"A {current.value} concern cannot become {change.status.value}; allowed: {allowed}."
+        )
     now = utcnow()
     concern.status = change.status.value
     concern.status_history = [

@@ -13,7 +13,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import EventType, RecordType, TeamRole
-from app.errors import Conflict, Forbidden, NotFound, TeamAlreadyOpen, unprocessable
+from app.errors import (
+    Forbidden,
+    MemberNeedsConsent,
+    MembershipAlreadyEnded,
+    NotFound,
+    TeamAlreadyOpen,
+    TeamClosed,
+    TeamRoleTaken,
+    unprocessable,
+)
 from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
@@ -113,7 +122,7 @@ async def ensure_may_manage(session: AsyncSession, caller: Caller, team: Team) -
 
 def _ensure_open(team: Team) -> None:
     if team.status != OPEN:
-        raise Conflict("The team is closed.")
+        raise TeamClosed("The team is closed.")
 
 
 async def add_member(session: AsyncSession, caller: Caller, team: Team, data: MemberCreate) -> TeamMember:
@@ -126,7 +135,7 @@ async def add_member(session: AsyncSession, caller: Caller, team: Team, data: Me
         # active, naming both, covering teams, and confirmed by the team's agency (it discloses).
         linked = consent_links(team.child_id, data.agency_id, team.agency_id, RecordType.teams, utcnow())
         if not (await session.execute(select(linked))).scalar():
-            raise Conflict(
+            raise MemberNeedsConsent(
                 "A member from another agency needs an active consent for the child that names the "
                 "team's agency and the member's agency, covers teams and is confirmed by the team's agency."
             )
@@ -143,7 +152,7 @@ async def add_member(session: AsyncSession, caller: Caller, team: Team, data: Me
     try:
         await session.flush()
     except IntegrityError:  # at most one active contact person and one active coordinator
-        raise Conflict(f"The team already has an active {data.role.value}.") from None
+        raise TeamRoleTaken(f"The team already has an active {data.role.value}.") from None
     await _publish(session, EventType.team_member_added, team, caller)
     return member
 
@@ -159,7 +168,7 @@ async def end_member(session: AsyncSession, caller: Caller, team: Team, member_i
     await ensure_may_manage(session, caller, team)
     member = await find_member(session, team, member_id)
     if member.ended_at is not None:
-        raise Conflict("The membership has already ended.")
+        raise MembershipAlreadyEnded("The membership has already ended.")
     member.ended_at = utcnow()
     await session.flush()
     await _publish(session, EventType.team_member_ended, team, caller)
