@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Header, Response, Security
+from fastapi import Depends, Response, Security
 from sqlalchemy import Row
 
 from app.enums import ConcernStatus
 from app.errors import ConcernTransitionNotAllowed
 from app.http.deps import ContextDep, CursorsDep, SessionDep
-from app.http.etag import check_if_match, etag_of, require_if_match
+from app.http.etag import IfMatchRequired, check_if_match, etag_of, with_etag
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
+from app.http.loaders import changeable, visible
 from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -27,24 +28,18 @@ from app.routers.responses import ETAG_HEADER, created, guarded_router, problems
 from app.schemas.common import Page, Timestamp
 from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange
 from app.security.caller import Caller
-from app.security.records import fetch_visible
 from app.services import concerns
 from app.services.concerns import ConcernFilters
 
 router = guarded_router("concerns")
 ConcernsReader = Annotated[Caller, Security(current_caller, scopes=["concerns:read"])]
 ConcernsWriter = Annotated[Caller, Security(current_caller, scopes=["concerns:write"])]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag you read; required (428 without it).")]
+VisibleConcern = Annotated[Concern, Depends(visible(Concern, "concern", "concern_id"))]
+ChangeableConcern = Annotated[Concern, Depends(changeable(Concern, "concern", "concern_id"))]
 
 
 def _public(concern: Concern | Row[Any]) -> ConcernPublic:
     return ConcernPublic.model_validate(concern, from_attributes=True)
-
-
-def _respond(response: Response, concern: Concern) -> ConcernPublic:
-    public = _public(concern)
-    response.headers["ETag"] = etag_of(public)
-    return public
 
 
 @router.post(
@@ -74,7 +69,7 @@ async def raise_concern(
     concern = await concerns.raise_concern(session, caller, data)
     context.audit("concern", concern.id, concern.child_id)
     response.headers["Location"] = f"/api/v1/concerns/{concern.id}"
-    return _respond(response, concern)
+    return with_etag(response, _public(concern))
 
 
 @router.get(
@@ -83,11 +78,9 @@ async def raise_concern(
     summary="Get a concern",
     responses={200: success("The concern.", ETAG_HEADER), **problems(404)},
 )
-async def get_concern(
-    concern_id: uuid.UUID, caller: ConcernsReader, context: ContextDep, response: Response
-) -> ConcernPublic:
+async def get_concern(caller: ConcernsReader, concern: VisibleConcern, response: Response) -> ConcernPublic:
     """A concern the caller's agency may see by the consent rule; 404 otherwise."""
-    return _respond(response, await fetch_visible(context, Concern, "concern", concern_id))
+    return with_etag(response, _public(concern))
 
 
 @router.get("/concerns", operation_id="concerns-list", summary="List concerns")
@@ -120,20 +113,16 @@ async def list_concerns(
     responses={200: success("Changed.", ETAG_HEADER), **problems(404, ConcernTransitionNotAllowed, 412, 428)},
 )
 async def change_status(
-    concern_id: uuid.UUID,
     change: ConcernStatusChange,
     caller: ConcernsWriter,
-    context: ContextDep,
     session: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    precondition: IfMatchRequired,
+    concern: ChangeableConcern,
 ) -> ConcernPublic:
     """Move the concern along its workflow: `received → accepted | rejected | cancelled`,
     `accepted → in_progress | cancelled`, `in_progress → completed | cancelled` (anything else
     409). Only the raising agency and the agency it is reported to may do this (403). Send the
     ETag you read as `If-Match` (428 without, 412 when the concern changed since)."""
-    precondition = require_if_match(if_match)
-    concern = await fetch_visible(context, Concern, "concern", concern_id, for_update=True)
-    concerns.ensure_may_change_status(caller, concern)
     check_if_match(precondition, etag_of(_public(concern)))
-    return _respond(response, await concerns.change_status(session, caller, concern, change))
+    return with_etag(response, _public(await concerns.change_status(session, caller, concern, change)))

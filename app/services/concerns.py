@@ -12,7 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import CONCERN_TRANSITIONS, AgencyKind, ConcernStatus, EventType
-from app.errors import ConcernTransitionNotAllowed, Forbidden, unprocessable
+from app.errors import ConcernTransitionNotAllowed, unprocessable
 from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
@@ -104,16 +104,10 @@ async def list_concerns(
     return await visible_page(session, caller, "concern", after, limit, *conditions)
 
 
-def ensure_may_change_status(caller: Caller, concern: Concern) -> None:
-    """Only the raising agency and the agency it is reported to handle a concern (others: 403)."""
-    if caller.agency_id not in (concern.agency_id, concern.report_to_agency_id):
-        raise Forbidden("Only the raising agency and the agency it is reported to may change its status.")
-
-
 async def change_status(
     session: AsyncSession, caller: Caller, concern: Concern, change: ConcernStatusChange
 ) -> Concern:
-    ensure_may_change_status(caller, concern)
+    """Move a concern the caller may change (app/security/records.py: `ensure_may_change`)."""
     current = ConcernStatus(concern.status)
     if change.status not in CONCERN_TRANSITIONS[current]:
         allowed = ", ".join(sorted(CONCERN_TRANSITIONS[current])) or "none (final)"
