@@ -69,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         timeout_graceful_shutdown=10,
         # Half-open and slow connections are closed: idle after a response, and before a
-        # request's headers are complete (app/http_server.py); the body has its own deadline.
+        # request's headers are complete (app/http/server.py); the body has its own deadline.
         http=PROTOCOL,
         timeout_keep_alive=settings.http_keep_alive_seconds,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,

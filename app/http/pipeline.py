@@ -5,7 +5,7 @@ Every HTTP request passes through `RequestPipeline` (a pure ASGI middleware):
 1. it gets a request id and a `RequestContext`, and its body is read under the size cap;
 2. the app runs and its response is held back, not sent;
 3. for requests to `/api/v1` and `/oauth/token` (and every path that only becomes one once
-   decoded: app/routing.py), the access-log entries are built from what the route reported and
+   decoded: app/http/routing.py), the access-log entries are built from what the route reported and
    committed — in the request's own write transaction when it succeeded (the write and its
    entries commit together or not at all), otherwise through the group committer. In that same
    transaction the caller's client is checked: a revoked client's request commits nothing and

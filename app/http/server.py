@@ -5,7 +5,7 @@ it has no deadline for a request's headers: a connection that is opened and neve
 or sends its headers a byte at a time (slowloris), stays open for good and holds a file
 descriptor and a slot. This protocol closes a connection whose request headers are not complete
 within `SAMHANDLING_HTTP_HEADER_TIMEOUT_SECONDS` of its opening or of the previous response. The
-body then has `SAMHANDLING_HTTP_BODY_TIMEOUT_SECONDS` in the request pipeline (app/pipeline.py).
+body then has `SAMHANDLING_HTTP_BODY_TIMEOUT_SECONDS` in the request pipeline (app/http/pipeline.py).
 
 It also bounds the request line and headers to `MAX_HEADER_BYTES` (uvicorn's
 `h11_max_incomplete_event_size` applies to its h11 protocol only; httptools keeps whatever comes
