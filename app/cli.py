@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.security.scopes import AgencyKind, Role
+from app.enums import AgencyKind, Role
 from app.settings import get_settings
 
 OPENAPI_PATH = Path("openapi") / "openapi.json"
@@ -30,7 +30,7 @@ def _print_json(value: object) -> None:
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from app.events.secret_box import ensure_secrets_key
-    from app.migrations_runner import upgrade
+    from app.ops.migrations import upgrade
     from app.security.keys import ensure_signing_key
 
     settings = get_settings()
@@ -48,7 +48,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.http_server import MAX_HEADER_BYTES, PROTOCOL
+    from app.http.server import MAX_HEADER_BYTES, PROTOCOL
 
     settings = get_settings()
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -69,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         timeout_graceful_shutdown=10,
         # Half-open and slow connections are closed: idle after a response, and before a
-        # request's headers are complete (app/http_server.py); the body has its own deadline.
+        # request's headers are complete (app/http/server.py); the body has its own deadline.
         http=PROTOCOL,
         timeout_keep_alive=settings.http_keep_alive_seconds,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
@@ -79,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(_args: argparse.Namespace) -> int:
     from app.observability import configure_logging
-    from app.worker import main as run_worker
+    from app.ops.worker import main as run_worker
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -131,7 +131,7 @@ def _run(coroutine: Coroutine[Any, Any, int]) -> int:
 def cmd_agencies_add(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from app.operator import operator_transaction
+    from app.ops.operator import operator_transaction
     from app.schemas.agency import AgencyCreate, AgencyPublic
     from app.services.agencies import create_agency
 
@@ -162,7 +162,7 @@ def cmd_agencies_add(args: argparse.Namespace) -> int:
 
 
 def cmd_clients_add(args: argparse.Namespace) -> int:
-    from app.operator import operator_transaction
+    from app.ops.operator import operator_transaction
     from app.security.scopes import scopes_for
     from app.services.clients import create_client
 
@@ -190,7 +190,7 @@ def cmd_clients_add(args: argparse.Namespace) -> int:
 
 
 def cmd_clients_revoke(args: argparse.Namespace) -> int:
-    from app.operator import operator_transaction
+    from app.ops.operator import operator_transaction
     from app.services.clients import revoke_client
 
     async def revoke() -> int:
@@ -228,7 +228,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import render, seed_demo
+    from app.ops.demo import render, seed_demo
 
     settings = get_settings()
     clients, created = _run_value(seed_demo(settings))
@@ -241,7 +241,7 @@ def _run_value(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from app.backup import BackupFailed, backup
+    from app.ops.backup import BackupFailed, backup
 
     settings = get_settings()
     try:

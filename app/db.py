@@ -3,7 +3,7 @@
 The API runs on asyncio drivers (asyncpg for PostgreSQL, aiosqlite for SQLite); migrations, the
 CLI and tests use the synchronous drivers (psycopg, sqlite3) on the same URL. Reads run on
 autocommit connections (no BEGIN/ROLLBACK round trips); writes run in one transaction that the
-request pipeline commits together with its access-log entries (see app/pipeline.py).
+request pipeline commits together with its access-log entries (see app/http/pipeline.py).
 """
 
 from __future__ import annotations

@@ -1,16 +1,15 @@
-"""Typed application errors and their one rendering: RFC 9457 problem+json.
+"""Typed application errors: what services raise, each with its status and problem `type`.
 
-Services raise `AppError` subclasses; routers declare the ones they can produce (see
-`problem_responses`) so that OpenAPI shows them; one exception handler renders them.
+No HTTP types here: services raise these, app/http/problems.py renders every one as RFC 9457
+problem+json, and routes declare the ones they can raise (`problems(404, TeamClosed)` in
+app/routers/responses.py) so that the spec lists each problem type with its status. A 409 is
+always a subclass of `Conflict` with its own `type`: a client tells the conditions apart by it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-
-import orjson
-from starlette.responses import Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:samhandling:problem:"
@@ -21,6 +20,10 @@ class AppError(Exception):
     slug: str = "internal-error"
     title: str = "Internal error"
     media_type: str = PROBLEM_MEDIA_TYPE
+
+    @classmethod
+    def problem_type(cls) -> str:
+        return PROBLEM_TYPE_BASE + cls.slug
 
     def __init__(
         self,
@@ -85,26 +88,81 @@ class RequestTimeout(AppError):
 
 
 class Conflict(AppError):
+    """The request conflicts with a record's state. Raise a subclass: each condition has its own
+    problem type; `conflict` itself is left for a constraint no service anticipated."""
+
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class AgencyAlreadyExists(Conflict):
+    """An agency with this id is already registered."""
+
+    slug, title = "agency-already-exists", "Agency already exists"
+
+
+class ClientAlreadyRevoked(Conflict):
+    """The client is already revoked."""
+
+    slug, title = "client-already-revoked", "Client already revoked"
+
+
+class ConcernTransitionNotAllowed(Conflict):
+    """The concern's workflow does not lead from its status to the one asked for."""
+
+    slug, title = "concern-transition-not-allowed", "Status change not allowed"
+
+
 class ConsentAlreadyConfirmed(Conflict):
+    """The caller's agency has already confirmed the consent (or recorded it)."""
+
     slug, title = "consent-already-confirmed", "Consent already confirmed"
 
 
 class ConsentAlreadyWithdrawn(Conflict):
+    """The consent is withdrawn."""
+
     slug, title = "consent-already-withdrawn", "Consent already withdrawn"
 
 
 class ConsentExpired(Conflict):
+    """The consent's validity has ended."""
+
     slug, title = "consent-expired", "Consent expired"
 
 
 class TeamAlreadyOpen(Conflict):
+    """The caller may see an open team for the child; close it first."""
+
     slug, title = "team-already-open", "The child already has an open team"
 
 
+class TeamClosed(Conflict):
+    """The team is closed: it takes no members and cannot be closed again."""
+
+    slug, title = "team-closed", "Team closed"
+
+
+class TeamRoleTaken(Conflict):
+    """The team already has an active member in this role (contact person, coordinator)."""
+
+    slug, title = "team-role-taken", "Role already held"
+
+
+class MemberNeedsConsent(Conflict):
+    """A member from another agency needs an active, confirmed consent that covers teams."""
+
+    slug, title = "member-needs-consent", "Member needs consent"
+
+
+class MembershipAlreadyEnded(Conflict):
+    """The membership has already ended."""
+
+    slug, title = "membership-already-ended", "Membership already ended"
+
+
 class SubscriptionLimitReached(Conflict):
+    """The client has as many webhook subscriptions as it may."""
+
     slug, title = "subscription-limit-reached", "Subscription limit reached"
 
 
@@ -149,54 +207,3 @@ class ServiceUnavailable(AppError):
 def unprocessable(loc: Sequence[str | int], msg: str) -> Unprocessable:
     """A 422 for one field, shaped like a body-validation error."""
     return Unprocessable(msg, errors=[{"loc": list(loc), "msg": msg}])
-
-
-def problem_body(
-    *,
-    status: int,
-    slug: str,
-    title: str,
-    detail: str,
-    request_id: str | None,
-    errors: Sequence[Mapping[str, Any]] | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "request_id": request_id,
-    }
-    if errors is not None:
-        body["errors"] = [dict(error) for error in errors]
-    if extra:
-        body.update(extra)
-    return body
-
-
-def problem_response(
-    status: int,
-    slug: str,
-    title: str,
-    detail: str,
-    *,
-    request_id: str | None,
-    errors: Sequence[Mapping[str, Any]] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    body = problem_body(status=status, slug=slug, title=title, detail=detail, request_id=request_id, errors=errors)
-    return Response(orjson.dumps(body), status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
-
-
-def render_app_error(error: AppError, request_id: str | None) -> Response:
-    body = problem_body(
-        status=error.status,
-        slug=error.slug,
-        title=error.title,
-        detail=error.detail,
-        request_id=request_id,
-        errors=error.errors,
-        extra=error.extra,
-    )
-    return Response(orjson.dumps(body), status_code=error.status, headers=error.headers, media_type=error.media_type)

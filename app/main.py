@@ -16,15 +16,16 @@ from app.audit.aggregation import DenialAggregator
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine
-from app.error_handlers import install_error_handlers
 from app.fhir import router as fhir
 from app.fhir.outcome import OperationOutcomes
-from app.migrations_runner import head_revision
+from app.http.error_handlers import install_error_handlers
+from app.http.guard import Authenticator
+from app.http.openapi import install_openapi
+from app.http.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
+from app.http.paging import CursorCodec
+from app.http.pipeline import Lifecycle, RequestPipeline
 from app.observability import RequestObserver, configure_logging
-from app.openapi_doc import install_openapi
-from app.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
-from app.pagination import CursorCodec
-from app.pipeline import Lifecycle, RequestPipeline
+from app.ops.migrations import head_revision
 from app.routers import (
     access_log,
     agencies,
@@ -43,7 +44,6 @@ from app.routers import (
     teams,
 )
 from app.security.anonymous import AnonymousLimiter
-from app.security.guard import Authenticator
 from app.security.login_throttle import LoginThrottle
 from app.security.rate_limit import RateLimiter
 from app.security.tokens import TokenService

@@ -26,7 +26,7 @@ from prometheus_client import (
 )
 from starlette.types import Scope
 
-from app.context import RequestContext
+from app.http.context import RequestContext
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 

@@ -32,7 +32,7 @@ from psycopg import sql  # noqa: E402
 from app.audit.verify import run_verification  # noqa: E402
 from app.db import create_sync_engine  # noqa: E402
 from app.events.secret_box import ensure_secrets_key  # noqa: E402
-from app.migrations_runner import upgrade  # noqa: E402
+from app.ops.migrations import upgrade  # noqa: E402
 from app.security.keys import KeyRing, ensure_signing_key  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.seed import seed_identities, seed_log, seed_plan, seed_records  # noqa: E402

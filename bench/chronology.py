@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.db import create_sync_engine  # noqa: E402
 from app.events.secret_box import ensure_secrets_key  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.migrations_runner import upgrade  # noqa: E402
 from app.models.assessment import Assessment  # noqa: E402
 from app.models.base import table_of  # noqa: E402
 from app.models.concern import Concern  # noqa: E402
 from app.models.consent import Consent, ConsentConfirmation, ConsentParty  # noqa: E402
 from app.models.team import Team, TeamMember  # noqa: E402
+from app.ops.migrations import upgrade  # noqa: E402
 from app.security.keys import ensure_signing_key  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402

@@ -38,12 +38,12 @@ from app.audit.queries import chain as CHAIN  # noqa: E402, N812
 from app.audit.queries import log as LOG  # noqa: E402, N812
 from app.audit.sequencer import BATCH_ENTRIES, chain_pending  # noqa: E402
 from app.db import create_api_engine, create_sync_engine  # noqa: E402
-from app.migrations_runner import upgrade  # noqa: E402
 from app.models.audit import ChainHead  # noqa: E402
 from app.models.base import (
     table_of,  # noqa: E402
     utcnow,  # noqa: E402
 )
+from app.ops.migrations import upgrade  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 HEAD = table_of(ChainHead)

@@ -43,7 +43,7 @@ from app.audit.queries import log as LOG  # noqa: E402, N812
 from app.audit.sequencer import BATCH_ENTRIES, chain_pending  # noqa: E402
 from app.audit.tree_store import MIN_STORED_LEVEL  # noqa: E402
 from app.db import create_sync_engine  # noqa: E402
-from app.migrations_runner import upgrade  # noqa: E402
+from app.ops.migrations import upgrade  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.log_append import entry  # noqa: E402
 

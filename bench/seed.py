@@ -20,7 +20,7 @@ from sqlalchemy import URL, text
 from app.audit.chain import entry_hash
 from app.audit.sequencer import SEQUENCER_LOCK_KEY, chain_pending
 from app.db import create_sync_engine
-from app.operator import operator_transaction
+from app.ops.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.services.agencies import create_agency
 from app.services.clients import create_client

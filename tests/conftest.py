@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from app.events.secret_box import ensure_secrets_key
 from app.main import create_app
-from app.migrations_runner import upgrade
+from app.ops.migrations import upgrade
 from app.security.keys import ensure_signing_key
 from app.settings import Settings
 from tests.support import Domain, World

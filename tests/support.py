@@ -16,7 +16,7 @@ from sqlalchemy import text
 from app.db import create_sync_engine
 from app.models.base import table_of
 from app.models.consent import Consent, ConsentConfirmation, ConsentParty
-from app.operator import operator_transaction
+from app.ops.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.services.agencies import create_agency
 from app.services.clients import create_client

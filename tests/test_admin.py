@@ -27,7 +27,9 @@ def test_admin_registers_an_agency(client: TestClient, world: World) -> None:
 def test_duplicate_agency_is_409(client: TestClient, world: World) -> None:
     body = {"id": "dup-school", "kind": "school", "name": "A"}
     assert client.post("/api/v1/agencies", json=body, headers=world.admin()).status_code == 201
-    assert client.post("/api/v1/agencies", json=body, headers=world.admin()).status_code == 409
+    second = client.post("/api/v1/agencies", json=body, headers=world.admin())
+    assert second.status_code == 409
+    assert second.json()["type"] == "urn:samhandling:problem:agency-already-exists"
 
 
 def test_agency_identifiers_are_validated(client: TestClient, world: World) -> None:
@@ -126,7 +128,9 @@ def test_revoke_twice_is_409_and_unknown_is_404(client: TestClient, world: World
     first = client.post(url, headers=world.admin())
     assert first.status_code == 200
     assert first.json()["revoked_at"]
-    assert client.post(url, headers=world.admin()).status_code == 409
+    again = client.post(url, headers=world.admin())
+    assert again.status_code == 409
+    assert again.json()["type"] == "urn:samhandling:problem:client-already-revoked"
     assert client.post("/api/v1/clients/cl_nobody/revoke", headers=world.admin()).status_code == 404
 
 

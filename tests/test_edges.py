@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.http.routing import is_audited
 from app.main import create_app
-from app.routing import is_audited
 from app.settings import Settings
 from tests.support import Domain, World
 

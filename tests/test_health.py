@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.migrations_runner import downgrade
+from app.ops.migrations import downgrade
 from app.settings import Settings
 
 

@@ -13,8 +13,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import insert, inspect, text
 
 from app.db import create_sync_engine
-from app.migrations_runner import downgrade, head_revision, upgrade
 from app.models import metadata
+from app.ops.migrations import downgrade, head_revision, upgrade
 from app.settings import Settings
 from tests.conftest import create_postgres_database, drop_postgres_database
 

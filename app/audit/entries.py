@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.context import AuditFact, RequestContext
+from app.http.context import AuditFact, RequestContext
 
 DENIED_STATUSES = frozenset({401, 403, 404, 429})
 

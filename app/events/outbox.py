@@ -10,44 +10,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Uuid, bindparam, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.enums import EventType
 from app.models.agency import Agency
 from app.models.base import new_id, table_of, utcnow
 from app.models.event import Event, EventRecipient
 from app.security.access import NOW, rule_for, table_for
-
-
-class EventType(StrEnum):
-    concern_received = "concern.received"
-    concern_status_changed = "concern.status_changed"
-    consent_recorded = "consent.recorded"
-    consent_confirmed = "consent.confirmed"
-    consent_withdrawn = "consent.withdrawn"
-    consent_expired = "consent.expired"
-    concern_decision_recorded = "concern.decision_recorded"
-    concern_decision_overdue = "concern.decision_overdue"
-    assessment_recorded = "assessment.recorded"
-    team_created = "team.created"
-    team_member_added = "team.member_added"
-    team_member_ended = "team.member_ended"
-    team_closed = "team.closed"
-    plan_created = "plan.created"
-    plan_goal_added = "plan.goal_added"
-    plan_action_added = "plan.action_added"
-    plan_action_status_changed = "plan.action_status_changed"
-    plan_reviewed = "plan.reviewed"
-    plan_closed = "plan.closed"
-    plan_review_due = "plan.review_due"
-    signal_raised = "signal.raised"
-    client_created = "client.created"
-    client_revoked = "client.revoked"
-
 
 _events = table_of(Event)
 _recipients = table_of(EventRecipient)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from app.fhir.search import FHIR_JSON
 from app.fhir.views import Resource, ResourceView, coding
-from app.openapi_info import API_VERSION
+from app.http.openapi_info import API_VERSION
 
 # The day this statement's content last changed (FHIR: CapabilityStatement.date); bump with it.
 STATEMENT_DATE = "2026-12-02"

@@ -15,7 +15,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fhir.views import FhirCall, Resource, SearchQuery, SearchResult
-from app.pagination import created_after, next_created_cursor, split_page
+from app.http.paging import created_after, next_created_cursor, split_page
 from app.security.caller import Caller
 
 # A service's list function: (session, caller, child_id, after, limit) → rows, oldest first.

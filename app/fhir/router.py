@@ -17,13 +17,13 @@ import orjson
 from fastapi import APIRouter, Path, Request, Security
 from fastapi.responses import Response
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.fhir.metadata import capability_statement
 from app.fhir.registry import VIEWS
 from app.fhir.search import FHIR_JSON, negotiate, parse_search, refuse_parameters, searchset
 from app.fhir.views import FhirCall, Resource, ResourceView
+from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
+from app.http.guard import GuardedRoute, current_caller
 from app.security.caller import Caller
-from app.security.guard import GuardedRoute, current_caller
 
 BASE_PATH = "/fhir/R4"
 FhirId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$", description="The resource's FHIR id.")]

@@ -19,7 +19,7 @@ from fastapi import Request
 
 from app.errors import AppError, unprocessable
 from app.fhir.views import ID, FhirCall, Resource, SearchParameter, SearchQuery, SearchResult, instant
-from app.pagination import DEFAULT_LIMIT
+from app.http.paging import DEFAULT_LIMIT
 
 FHIR_JSON = "application/fhir+json"
 MAX_COUNT = 200

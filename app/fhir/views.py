@@ -16,9 +16,9 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import RequestContext
 from app.errors import unprocessable
-from app.pagination import CursorCodec
+from app.http.context import RequestContext
+from app.http.paging import CursorCodec
 from app.security.caller import Caller
 
 Resource = dict[str, Any]

@@ -12,14 +12,15 @@ from sqlalchemy import Select
 from app.audit.queries import chain, chained_entries, log
 from app.audit.sequencer import Sequencer
 from app.audit.verify import run_verification
-from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.enums import Outcome
 from app.errors import NotFound
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.guard import current_caller
+from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import guarded_router, problems
-from app.schemas.access_log import AccessLogEntryPublic, Outcome, Verification
+from app.schemas.access_log import AccessLogEntryPublic, Verification
 from app.schemas.common import Page, Timestamp
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.security.tokens import TokenService
 from app.services.children import get_child
 

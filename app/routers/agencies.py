@@ -6,16 +6,16 @@ from typing import Annotated
 
 from fastapi import Depends, Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
-from app.errors import NotFound
+from app.errors import AgencyAlreadyExists, NotFound
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.guard import current_caller
+from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.models.agency import Agency
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import LOCATION_HEADER, guarded_router, link_to, problems, success
 from app.schemas.agency import AgencyCreate, AgencyPublic
 from app.schemas.common import Page
 from app.security.admin import AdminAuthority, admin_authority
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.services import agencies
 
 router = guarded_router("agencies")
@@ -43,7 +43,7 @@ def _public(agency: Agency) -> AgencyPublic:
             **success("Created.", LOCATION_HEADER),
             **link_to("GetAgency", "agencies-get", agency_id="$response.body#/id"),
         },
-        **problems(409),
+        **problems(AgencyAlreadyExists),
     },
 )
 async def create_agency(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Response, Security
+from fastapi import Depends, Response, Security
 from sqlalchemy import Row
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.errors import NotFound
-from app.etag import etag_of
-from app.idempotency import IdempotencyDep
-from app.models.assessment import Assessment
-from app.pagination import (
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.etag import with_etag
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.loaders import visible
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -21,28 +22,22 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.assessment import Assessment
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.assessment import AssessmentCreate, AssessmentPublic, Compass
 from app.schemas.common import Page
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.services import assessments
 from app.services.children import get_child
 
 router = guarded_router("assessments")
 AssessmentsReader = Annotated[Caller, Security(current_caller, scopes=["assessments:read"])]
 AssessmentsWriter = Annotated[Caller, Security(current_caller, scopes=["assessments:write"])]
+VisibleAssessment = Annotated[Assessment, Depends(visible(Assessment, "assessment", "assessment_id"))]
 
 
 def _public(assessment: Assessment | Row[Any]) -> AssessmentPublic:
     return AssessmentPublic.model_validate(assessment, from_attributes=True)
-
-
-def _respond(response: Response, assessment: Assessment) -> AssessmentPublic:
-    public = _public(assessment)
-    response.headers["ETag"] = etag_of(public)
-    return public
 
 
 @router.post(
@@ -68,7 +63,7 @@ async def record_assessment(
     assessment = await assessments.record_assessment(session, caller, data)
     context.audit("assessment", assessment.id, assessment.child_id)
     response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
-    return _respond(response, assessment)
+    return with_etag(response, _public(assessment))
 
 
 @router.get(
@@ -78,10 +73,10 @@ async def record_assessment(
     responses={200: success("The assessment.", ETAG_HEADER), **problems(404)},
 )
 async def get_assessment(
-    assessment_id: uuid.UUID, caller: AssessmentsReader, context: ContextDep, response: Response
+    caller: AssessmentsReader, assessment: VisibleAssessment, response: Response
 ) -> AssessmentPublic:
     """An assessment the caller's agency may see by the consent rule; 404 otherwise."""
-    return _respond(response, await fetch_visible(context, Assessment, "assessment", assessment_id))
+    return with_etag(response, _public(assessment))
 
 
 @router.get("/assessments", operation_id="assessments-list", summary="List assessments")

@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import Response, Security
 
-from app.dependencies import ContextDep, SessionDep
 from app.errors import NotFound
-from app.etag import etag_of
-from app.identifiers import PersonalIdentityNumber
+from app.http.deps import ContextDep, SessionDep
+from app.http.etag import etag_of
+from app.http.guard import current_caller
 from app.models.child import Child
 from app.routers.responses import ETAG_HEADER, guarded_router, link_to, problems, success
 from app.schemas.child import ChildPublic, ChildRegister
 from app.security.caller import Caller
-from app.security.guard import current_caller
+from app.security.identifiers import PersonalIdentityNumber
 from app.services import children
 
 router = guarded_router("children")

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
 from app.errors import NotFound, unprocessable
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.guard import current_caller
+from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import guarded_router, problems
 from app.schemas.chronology import ChronologyPage
 from app.schemas.common import Timestamp
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.services import chronology
 from app.services.children import get_child
 from app.services.chronology import ChronologyFilters

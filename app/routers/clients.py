@@ -7,16 +7,18 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.enums import Role
+from app.errors import ClientAlreadyRevoked
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.guard import current_caller
+from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.models.agency import Client
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import LOCATION_HEADER, guarded_router, links, problems, success
 from app.schemas.agency import ClientCreate, ClientCreated, ClientPublic
 from app.schemas.common import Page
 from app.security.admin import AdminAuthority, admin_authority
 from app.security.caller import Caller
-from app.security.guard import current_caller
-from app.security.scopes import Role, scopes_for
+from app.security.scopes import scopes_for
 from app.services import clients
 
 router = guarded_router("clients")
@@ -112,7 +114,7 @@ async def list_clients(
     "/clients/{client_id}/revoke",
     operation_id="clients-revoke",
     summary="Revoke a client",
-    responses=problems(404, 409),
+    responses=problems(404, ClientAlreadyRevoked),
 )
 async def revoke_client(
     caller: Admin, authority: Authority, context: ContextDep, session: SessionDep, client_id: str = ClientIdPath

@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Header, Response, Security
+from fastapi import Depends, Response, Security
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
-from app.etag import check_if_match, etag_of, require_if_match
-from app.idempotency import IdempotencyDep
-from app.models.concern import Concern
-from app.pagination import (
+from app.enums import ConcernStatus
+from app.errors import ConcernTransitionNotAllowed
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.etag import IfMatchRequired, check_if_match, etag_of, with_etag
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.loaders import changeable, visible
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -21,21 +24,22 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.concern import Concern
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.common import Page, Timestamp
 from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange, DecisionCreate
-from app.schemas.domain import ConcernStatus
 from app.security.caller import Caller
-from app.security.guard import current_caller
+from app.security.records import fetch_visible
 from app.services import concerns, decisions
 from app.services.concern_views import publics_of
 from app.services.concerns import ConcernFilters
+from app.services.decisions import DecisionAlreadyRecorded, NotAMandatoryReport
 
 router = guarded_router("concerns")
 ConcernsReader = Annotated[Caller, Security(current_caller, scopes=["concerns:read"])]
 ConcernsWriter = Annotated[Caller, Security(current_caller, scopes=["concerns:write"])]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag you read; required (428 without it).")]
+VisibleConcern = Annotated[Concern, Depends(visible(Concern, "concern", "concern_id"))]
+ChangeableConcern = Annotated[Concern, Depends(changeable(Concern, "concern", "concern_id"))]
 
 
 async def _public(session: AsyncSession, caller: Caller, concern: Concern | Row[Any]) -> ConcernPublic:
@@ -45,9 +49,7 @@ async def _public(session: AsyncSession, caller: Caller, concern: Concern | Row[
 
 
 async def _respond(session: AsyncSession, caller: Caller, response: Response, concern: Concern) -> ConcernPublic:
-    public = await _public(session, caller, concern)
-    response.headers["ETag"] = etag_of(public)
-    return public
+    return with_etag(response, await _public(session, caller, concern))
 
 
 @router.post(
@@ -87,12 +89,11 @@ async def raise_concern(
     responses={200: success("The concern.", ETAG_HEADER), **problems(404)},
 )
 async def get_concern(
-    concern_id: uuid.UUID, caller: ConcernsReader, context: ContextDep, session: SessionDep, response: Response
+    caller: ConcernsReader, concern: VisibleConcern, session: SessionDep, response: Response
 ) -> ConcernPublic:
     """A concern the caller's agency may see by the consent rule; 404 otherwise. A reason
     another agency wrote (`status_reason`, `status_history[].reason`) is null unless an active
     consent for the child, confirmed by the writer's agency, names both and covers `concerns`."""
-    concern = await fetch_visible(context, Concern, "concern", concern_id)
     return await _respond(session, caller, response, concern)
 
 
@@ -123,24 +124,20 @@ async def list_concerns(
     "/concerns/{concern_id}",
     operation_id="concerns-change-status",
     summary="Change a concern's status",
-    responses={200: success("Changed.", ETAG_HEADER), **problems(404, 409, 412, 428)},
+    responses={200: success("Changed.", ETAG_HEADER), **problems(404, ConcernTransitionNotAllowed, 412, 428)},
 )
 async def change_status(
-    concern_id: uuid.UUID,
     change: ConcernStatusChange,
     caller: ConcernsWriter,
-    context: ContextDep,
     session: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    precondition: IfMatchRequired,
+    concern: ChangeableConcern,
 ) -> ConcernPublic:
     """Move the concern along its workflow: `received → accepted | rejected | cancelled`,
     `accepted → in_progress | cancelled`, `in_progress → completed | cancelled` (anything else
     409). Only the raising agency and the agency it is reported to may do this (403). Send the
     ETag you read as `If-Match` (428 without, 412 when the concern changed since)."""
-    precondition = require_if_match(if_match)
-    concern = await fetch_visible(context, Concern, "concern", concern_id, for_update=True)
-    concerns.ensure_may_change_status(caller, concern)
     check_if_match(precondition, etag_of(await _public(session, caller, concern)))
     changed = await concerns.change_status(session, caller, concern, change)
     return await _respond(session, caller, response, changed)
@@ -150,7 +147,10 @@ async def change_status(
     "/concerns/{concern_id}/decision",
     operation_id="concerns-decide",
     summary="Record the decision on a mandatory report",
-    responses={200: success("Recorded; the concern.", ETAG_HEADER), **problems(404, 409)},
+    responses={
+        200: success("Recorded; the concern.", ETAG_HEADER),
+        **problems(403, 404, NotAMandatoryReport, DecisionAlreadyRecorded),
+    },
 )
 async def record_decision(
     concern_id: uuid.UUID,
@@ -167,6 +167,8 @@ async def record_decision(
     record it (others that can see the concern: 403), once (a second decision: 409); a concern
     that is not a mandatory report takes none (409). Due within 14 days of the report
     (`decision_due_at`); publishes `concern.decision_recorded`."""
+    # Not a `ChangeableConcern`: of the two agencies that may change a concern only the one it is
+    # reported to decides, and "not a mandatory report" (409) is answered before that (403).
     concern = await fetch_visible(context, Concern, "concern", concern_id, for_update=True)
     decided = await decisions.record_decision(session, caller, concern, data)
     return await _respond(session, caller, response, decided)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Response, Security
+from fastapi import Depends, Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep, SettingsDep
-from app.etag import etag_of
-from app.idempotency import IdempotencyDep
-from app.models.base import utcnow
-from app.models.consent import Consent
-from app.pagination import (
+from app.errors import ConsentAlreadyConfirmed, ConsentAlreadyWithdrawn, ConsentExpired
+from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
+from app.http.etag import with_etag
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.loaders import changeable, visible
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -20,7 +21,8 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.base import utcnow
+from app.models.consent import Consent
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.schemas.common import Page
 from app.schemas.consent import (
@@ -32,13 +34,14 @@ from app.schemas.consent import (
     WithdrawalPublic,
 )
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.services import consents
 from app.services.consents import ConsentView
 
 router = guarded_router("consents")
 ConsentsReader = Annotated[Caller, Security(current_caller, scopes=["consents:read"])]
 ConsentsWriter = Annotated[Caller, Security(current_caller, scopes=["consents:write"])]
+VisibleConsent = Annotated[Consent, Depends(visible(Consent, "consent", "consent_id"))]
+ChangeableConsent = Annotated[Consent, Depends(changeable(Consent, "consent", "consent_id"))]
 
 
 def _public(view: ConsentView) -> ConsentPublic:
@@ -68,9 +71,7 @@ def _public(view: ConsentView) -> ConsentPublic:
 
 
 def _respond(response: Response, view: ConsentView) -> ConsentPublic:
-    public = _public(view)
-    response.headers["ETag"] = etag_of(public)
-    return public
+    return with_etag(response, _public(view))
 
 
 @router.post(
@@ -114,11 +115,10 @@ async def record_consent(
     responses={200: success("The consent.", ETAG_HEADER), **problems(404)},
 )
 async def get_consent(
-    consent_id: uuid.UUID, caller: ConsentsReader, context: ContextDep, session: SessionDep, response: Response
+    caller: ConsentsReader, consent: VisibleConsent, session: SessionDep, response: Response
 ) -> ConsentPublic:
     """Visible to the agencies the consent names. `status` is derived now: pending, active,
     expired or withdrawn."""
-    consent = await fetch_visible(context, Consent, "consent", consent_id)
     (view,) = await consents.views_of(session, [consent])
     return _respond(response, view)
 
@@ -147,19 +147,17 @@ async def list_consents(
     "/consents/{consent_id}/withdraw",
     operation_id="consents-withdraw",
     summary="Withdraw a consent",
-    responses={200: success("Withdrawn.", ETAG_HEADER), **problems(404, 409)},
+    responses={200: success("Withdrawn.", ETAG_HEADER), **problems(404, ConsentAlreadyWithdrawn)},
 )
 async def withdraw_consent(
-    consent_id: uuid.UUID,
     data: ConsentWithdraw,
     caller: ConsentsWriter,
-    context: ContextDep,
     session: SessionDep,
     response: Response,
+    consent: ChangeableConsent,
 ) -> ConsentPublic:
     """Any named agency records a withdrawal. It takes effect at once: from the moment this
     request commits, the access the consent gave is gone. A second withdrawal is 409."""
-    consent = await fetch_visible(context, Consent, "consent", consent_id, for_update=True)
     return _respond(response, await consents.withdraw(session, caller, consent, data))
 
 
@@ -167,15 +165,17 @@ async def withdraw_consent(
     "/consents/{consent_id}/confirm",
     operation_id="consents-confirm",
     summary="Confirm a consent for your agency's records",
-    responses={200: success("Confirmed.", ETAG_HEADER), **problems(404, 409)},
+    responses={
+        200: success("Confirmed.", ETAG_HEADER),
+        **problems(404, ConsentAlreadyConfirmed, ConsentAlreadyWithdrawn, ConsentExpired),
+    },
 )
 async def confirm_consent(
-    consent_id: uuid.UUID, caller: ConsentsWriter, context: ContextDep, session: SessionDep, response: Response
+    caller: ConsentsWriter, consent: ChangeableConsent, session: SessionDep, response: Response
 ) -> ConsentPublic:
     """A named agency confirms that the family's consent lets it disclose its records (OSL: the
     agency that holds a record decides). From this request's commit, while the consent is active,
     it opens the caller's records of the covered kinds to the other named agencies. The agency
     that recorded the consent confirmed it by recording. A second confirmation, or one of a
     withdrawn or expired consent, is 409; an agency the consent does not name gets 404."""
-    consent = await fetch_visible(context, Consent, "consent", consent_id, for_update=True)
     return _respond(response, await consents.confirm(session, caller, consent))

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request, Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.errors import SubscriptionLimitReached
 from app.events.feed import START, FeedItem, read_feed
-from app.idempotency import IdempotencyDep
-from app.models.event import Delivery, Subscription
-from app.pagination import (
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -21,6 +22,7 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
+from app.models.event import Delivery, Subscription
 from app.routers.responses import LOCATION_HEADER, guarded_router, links, problems, success
 from app.schemas.common import Page
 from app.schemas.event import (
@@ -32,7 +34,6 @@ from app.schemas.event import (
     SubscriptionPublic,
 )
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.services import subscriptions
 
 router = guarded_router("events")
@@ -121,11 +122,7 @@ def _subscription(subscription: Subscription) -> dict[str, Any]:
                 ("Unsubscribe", "events-unsubscribe", {"subscription_id": "$response.body#/id"}),
             ),
         },
-        409: {
-            **problems(409)[409],
-            "description": "The client already holds the most subscriptions allowed "
-            "(problem type `urn:samhandling:problem:subscription-limit-reached`); delete one first.",
-        },
+        **problems(SubscriptionLimitReached),
     },
 )
 async def subscribe(

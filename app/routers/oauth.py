@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl, unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.context import get_context
 from app.db import Database
 from app.errors import AppError
+from app.http.context import get_context
 from app.observability import TOKEN_FAILURES, TOKENS_ISSUED
 from app.routers.responses import REQUEST_ID_HEADER, problems
 from app.schemas.oauth import AuthorizationServerMetadata, JsonWebKeySet, TokenResponse

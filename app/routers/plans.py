@@ -8,16 +8,16 @@ from typing import Annotated, Any
 from fastapi import Header, Response, Security
 from sqlalchemy import Row
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
-from app.etag import check_if_match, etag_of, require_if_match
-from app.idempotency import IdempotencyDep
+from app.enums import Area, Perspective, PlanStatus
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.etag import check_if_match, etag_of, require_if_match
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, created_after, next_created_cursor, split_page
 from app.models.plan import Plan, PlanAction, PlanGoal, PlanReview
-from app.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, created_after, next_created_cursor, split_page
-from app.records import fetch_visible
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
 from app.schemas.assessment import CompassArea
 from app.schemas.common import Page
-from app.schemas.domain import Area, Perspective, PlanStatus
 from app.schemas.plans import (
     ActionCreate,
     ActionPublic,
@@ -31,8 +31,9 @@ from app.schemas.plans import (
     ReviewPublic,
 )
 from app.security.caller import Caller
-from app.security.guard import current_caller
+from app.security.records import fetch_visible
 from app.services import plans
+from app.services.plan_errors import ActionTransitionNotAllowed, PlanAlreadyActive, PlanClosed
 from app.services.plans import Compass, PlanView
 
 router = guarded_router("plans")
@@ -118,7 +119,7 @@ async def _view(session: SessionDep, caller: Caller, plan: Plan | Row[Any]) -> P
             ("AddReview", "plans-add-review", {"plan_id": "$response.body#/id"}),
             ("Close", "plans-close", {"plan_id": "$response.body#/id"}),
         ),
-        **problems(409),
+        **problems(PlanAlreadyActive),
     },
 )
 async def create_plan(
@@ -190,7 +191,7 @@ def _part_created(description: str, name: str, operation_id: str, part: str) -> 
     operation_id="plans-add-goal",
     summary="Add a goal",
     status_code=201,
-    responses={201: _part_created("Added.", "GetGoal", "plans-get-goal", "goal_id"), **problems(404, 409)},
+    responses={201: _part_created("Added.", "GetGoal", "plans-get-goal", "goal_id"), **problems(404, PlanClosed)},
 )
 async def add_goal(
     plan_id: uuid.UUID,
@@ -239,7 +240,7 @@ async def get_goal(
                 ("ChangeStatus", "plans-change-action-status", {**PLAN_PATH, "action_id": "$response.body#/id"}),
             ),
         },
-        **problems(404, 409),
+        **problems(404, PlanClosed),
     },
 )
 async def add_action(
@@ -280,7 +281,10 @@ async def get_action(
     "/plans/{plan_id}/actions/{action_id}",
     operation_id="plans-change-action-status",
     summary="Change an action's status",
-    responses={200: success("Changed; the plan.", ETAG_HEADER), **problems(404, 409, 412, 428)},
+    responses={
+        200: success("Changed; the plan.", ETAG_HEADER),
+        **problems(404, PlanClosed, ActionTransitionNotAllowed, 412, 428),
+    },
 )
 async def change_action_status(
     plan_id: uuid.UUID,
@@ -310,7 +314,10 @@ async def change_action_status(
     operation_id="plans-add-review",
     summary="Record a review",
     status_code=201,
-    responses={201: _part_created("Recorded.", "GetReview", "plans-get-review", "review_id"), **problems(404, 409)},
+    responses={
+        201: _part_created("Recorded.", "GetReview", "plans-get-review", "review_id"),
+        **problems(404, PlanClosed),
+    },
 )
 async def add_review(
     plan_id: uuid.UUID,
@@ -349,7 +356,7 @@ async def get_review(
     "/plans/{plan_id}/close",
     operation_id="plans-close",
     summary="Close the plan",
-    responses={200: success("Closed.", ETAG_HEADER), **problems(404, 409)},
+    responses={200: success("Closed.", ETAG_HEADER), **problems(404, PlanClosed)},
 )
 async def close_plan(
     plan_id: uuid.UUID,

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.errors import PROBLEM_MEDIA_TYPE
+from app.errors import PROBLEM_MEDIA_TYPE, AppError
+from app.http.guard import GuardedRoute
 from app.schemas.problem import Problem
-from app.security.guard import GuardedRoute
 
 _DESCRIPTIONS = {
     400: "Bad request.",
@@ -40,19 +40,46 @@ LOCATION_HEADER = {"Location": {"description": "The new record's URL.", "schema"
 GUARDED_ERRORS = (401, 403, 422, 429, 503)
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for these error statuses, as problem+json."""
-    declared: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
+def problems(*declared: int | type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries, as problem+json, for these statuses and typed errors.
+
+    A typed error (`problems(404, TeamClosed)`) declares its status and names its problem `type`
+    in that status's description and examples, so integrators see each condition in the spec.
+    """
+    typed: dict[int, list[type[AppError]]] = {}
+    for item in declared:
+        if isinstance(item, int):
+            typed.setdefault(item, [])
+        else:
+            typed.setdefault(item.status, []).append(item)
+    entries: dict[int | str, dict[str, Any]] = {}
+    for status, errors in typed.items():
+        media: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        description = _DESCRIPTIONS[status]
+        if errors:
+            description += " Problem types:\n\n" + "\n".join(
+                f"- `{error.problem_type()}`: {_first_line(error.__doc__)}" for error in errors
+            )
+            media["examples"] = {error.slug: _example(error) for error in errors}
         entry: dict[str, Any] = {
-            "description": _DESCRIPTIONS[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": description,
+            "content": {PROBLEM_MEDIA_TYPE: media},
             "headers": dict(REQUEST_ID_HEADER),
         }
         if status in (429, 503):
             entry["headers"].update(_RETRY_AFTER)
-        declared[status] = entry
-    return declared
+        entries[status] = entry
+    return entries
+
+
+def _first_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _example(error: type[AppError]) -> dict[str, Any]:
+    detail = _first_line(error.__doc__)
+    body = {"type": error.problem_type(), "title": error.title, "status": error.status, "detail": detail}
+    return {"summary": error.title, "value": {**body, "request_id": "0f8e2c1d9a7b4e6f8a1c3d5e7f9b2a4c"}}
 
 
 def guarded_router(tag: str) -> APIRouter:

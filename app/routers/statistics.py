@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
 
-from app.dependencies import ContextDep
+from app.http.deps import ContextDep
+from app.http.guard import current_caller
 from app.routers.responses import guarded_router
 from app.schemas.statistics import GroupBy, StatisticsPublic, StatisticsRow, UnavailableField
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.services.statistics import Statistics, StatisticsCache, resolve_period
 from app.statistics.indicators import PENDING
 from app.statistics.release import Row

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Response, Security
+from fastapi import Depends, Response, Security
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
-from app.etag import etag_of
-from app.idempotency import IdempotencyDep
-from app.models.team import Team, TeamMember
-from app.pagination import (
+from app.errors import MemberNeedsConsent, MembershipAlreadyEnded, TeamAlreadyOpen, TeamClosed, TeamRoleTaken
+from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.etag import with_etag
+from app.http.guard import current_caller
+from app.http.idempotency import IdempotencyDep
+from app.http.loaders import changeable, visible
+from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
     LimitParam,
@@ -19,18 +21,19 @@ from app.pagination import (
     next_created_cursor,
     split_page,
 )
-from app.records import fetch_visible
+from app.models.team import Team, TeamMember
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
 from app.schemas.common import Page
 from app.schemas.team import MemberCreate, MemberPublic, TeamCreate, TeamPublic
 from app.security.caller import Caller
-from app.security.guard import current_caller
 from app.services import teams
 from app.services.teams import TeamView
 
 router = guarded_router("teams")
 TeamsReader = Annotated[Caller, Security(current_caller, scopes=["teams:read"])]
 TeamsWriter = Annotated[Caller, Security(current_caller, scopes=["teams:write"])]
+VisibleTeam = Annotated[Team, Depends(visible(Team, "team", "team_id"))]
+ChangeableTeam = Annotated[Team, Depends(changeable(Team, "team", "team_id"))]
 
 
 def _member(member: TeamMember) -> MemberPublic:
@@ -51,12 +54,6 @@ def _public(view: TeamView) -> TeamPublic:
     )
 
 
-def _respond(response: Response, view: TeamView) -> TeamPublic:
-    public = _public(view)
-    response.headers["ETag"] = etag_of(public)
-    return public
-
-
 @router.post(
     "/teams",
     operation_id="teams-create",
@@ -69,7 +66,7 @@ def _respond(response: Response, view: TeamView) -> TeamPublic:
             ("AddMember", "teams-add-member", {"team_id": "$response.body#/id"}),
             ("Close", "teams-close", {"team_id": "$response.body#/id"}),
         ),
-        **problems(409),
+        **problems(TeamAlreadyOpen),
     },
 )
 async def form_team(
@@ -85,7 +82,7 @@ async def form_team(
     view = await teams.form_team(session, caller, data)
     context.audit("team", view.team.id, view.team.child_id)
     response.headers["Location"] = f"/api/v1/teams/{view.team.id}"
-    return _respond(response, view)
+    return with_etag(response, _public(view))
 
 
 @router.get(
@@ -94,14 +91,11 @@ async def form_team(
     summary="Get a team",
     responses={200: success("The team, with every membership.", ETAG_HEADER), **problems(404)},
 )
-async def get_team(
-    team_id: uuid.UUID, caller: TeamsReader, context: ContextDep, session: SessionDep, response: Response
-) -> TeamPublic:
+async def get_team(caller: TeamsReader, team: VisibleTeam, session: SessionDep, response: Response) -> TeamPublic:
     """Visible to the team's agency, and to an agency named with it in an active consent for
     the child that covers teams (a member's agency loses sight of it when that consent ends)."""
-    team = await fetch_visible(context, Team, "team", team_id)
     (view,) = await teams.views_of(session, [team])
-    return _respond(response, view)
+    return with_etag(response, _public(view))
 
 
 @router.get("/teams", operation_id="teams-list", summary="List teams")
@@ -146,22 +140,20 @@ async def list_teams(
                 ),
             ),
         },
-        **problems(404, 409),
+        **problems(404, TeamClosed, MemberNeedsConsent, TeamRoleTaken),
     },
 )
 async def add_member(
-    team_id: uuid.UUID,
     data: MemberCreate,
     caller: TeamsWriter,
-    context: ContextDep,
     session: SessionDep,
     response: Response,
     _idempotency: IdempotencyDep,
+    team: ChangeableTeam,
 ) -> MemberPublic:
     """By the team's agency or its coordinator's. At most one active contact person and one
     active coordinator (409). A member from another agency than the team's needs an active
     consent for the child naming both agencies and covering teams (409 without)."""
-    team = await fetch_visible(context, Team, "team", team_id, for_update=True)
     member = await teams.add_member(session, caller, team, data)
     response.headers["Location"] = f"/api/v1/teams/{team.id}/members/{member.id}"
     return _member(member)
@@ -174,10 +166,9 @@ async def add_member(
     responses=problems(404),
 )
 async def get_member(
-    team_id: uuid.UUID, member_id: uuid.UUID, caller: TeamsReader, context: ContextDep, session: SessionDep
+    team_id: uuid.UUID, member_id: uuid.UUID, team: VisibleTeam, caller: TeamsReader, session: SessionDep
 ) -> MemberPublic:
     """One membership of a team the caller may see, ended or not."""
-    team = await fetch_visible(context, Team, "team", team_id)
     return _member(await teams.find_member(session, team, member_id))
 
 
@@ -185,13 +176,12 @@ async def get_member(
     "/teams/{team_id}/members/{member_id}",
     operation_id="teams-end-member",
     summary="End a membership",
-    responses=problems(404, 409),
+    responses=problems(404, MembershipAlreadyEnded),
 )
 async def end_member(
-    team_id: uuid.UUID, member_id: uuid.UUID, caller: TeamsWriter, context: ContextDep, session: SessionDep
+    team_id: uuid.UUID, member_id: uuid.UUID, team: ChangeableTeam, caller: TeamsWriter, session: SessionDep
 ) -> MemberPublic:
     """Sets `ended_at`; the membership stays on record and in the team's history."""
-    team = await fetch_visible(context, Team, "team", team_id, for_update=True)
     return _member(await teams.end_member(session, caller, team, member_id))
 
 
@@ -199,12 +189,9 @@ async def end_member(
     "/teams/{team_id}/close",
     operation_id="teams-close",
     summary="Close the team",
-    responses={200: success("Closed.", ETAG_HEADER), **problems(404, 409)},
+    responses={200: success("Closed.", ETAG_HEADER), **problems(404, TeamClosed)},
 )
-async def close_team(
-    team_id: uuid.UUID, caller: TeamsWriter, context: ContextDep, session: SessionDep, response: Response
-) -> TeamPublic:
+async def close_team(caller: TeamsWriter, team: ChangeableTeam, session: SessionDep, response: Response) -> TeamPublic:
     """By the team's agency or its coordinator's; active memberships end with it. A new team
     can then be formed for the child."""
-    team = await fetch_visible(context, Team, "team", team_id, for_update=True)
-    return _respond(response, await teams.close_team(session, caller, team))
+    return with_etag(response, _public(await teams.close_team(session, caller, team)))

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_serializer
 
 from app.audit.chain import format_at
-
-
-class Outcome(StrEnum):
-    allowed = "allowed"
-    denied = "denied"
-    error = "error"
+from app.enums import Outcome
 
 
 class AccessLogEntryPublic(BaseModel):

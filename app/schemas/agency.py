@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.identifiers import valid_organisation_number
+from app.enums import AgencyKind, Role
 from app.schemas.common import Name, ShortName, StrictInput
-from app.security.scopes import AgencyKind, Role
+from app.security.identifiers import valid_organisation_number
 
 AgencySlug = Annotated[
     str,

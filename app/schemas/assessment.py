@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.enums import Area, Perspective
 from app.schemas.common import Note, StrictInput, Timestamp
-from app.schemas.domain import Area, Perspective
 
 Rating = Annotated[int, Field(strict=True, ge=1, le=5, description="1 = not at all well … 5 = very well.")]
 

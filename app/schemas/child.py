@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.identifiers import PersonalIdentityNumber
 from app.schemas.common import StrictInput
+from app.security.identifiers import PersonalIdentityNumber
 
 
 class ChildRegister(StrictInput):

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.events.outbox import EventType
+from app.enums import EventType
 
 
 class ChronologyRecordType(StrEnum):

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.enums import Area, ConcernStatus, Decision, Urgency
 from app.schemas.agency import AgencySlug
 from app.schemas.common import Description, Reason, StrictInput, Timestamp
-from app.schemas.domain import Area, ConcernStatus, Decision, Urgency
 
 
 def _unique(values: list[Area]) -> list[Area]:

@@ -8,10 +8,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from app.enums import ConsentStatus, GrantorRole, RecordType
 from app.schemas.agency import AgencySlug
 from app.schemas.common import Name, Purpose, Reason, StrictInput, Timestamp
-from app.schemas.domain import ConsentStatus, GrantorRole
-from app.security.access import RecordType
 
 
 class Grantor(StrictInput):

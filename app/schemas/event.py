@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.events.outbox import EventType
+from app.enums import EventType
 from app.schemas.common import StrictInput
 
 

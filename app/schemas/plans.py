@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from app.enums import ActionStatus, Area, GoalProgress, Perspective, PlanKind, PlanStatus
 from app.schemas.agency import AgencySlug
 from app.schemas.assessment import CompassArea
 from app.schemas.common import TEXT_PATTERN, Note, Reason, StrictInput, Timestamp
-from app.schemas.domain import ActionStatus, Area, GoalProgress, Perspective, PlanKind, PlanStatus
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

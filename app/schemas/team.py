@@ -7,9 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.enums import TeamRole, TeamStatus
 from app.schemas.agency import AgencySlug
 from app.schemas.common import Name, Purpose, StrictInput
-from app.schemas.domain import TeamRole, TeamStatus
 
 
 class TeamCreate(StrictInput):

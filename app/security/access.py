@@ -20,7 +20,6 @@ and every list filters by it in the database, never after loading.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, false, or_, select
@@ -28,21 +27,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.enums import RecordType
 from app.models.assessment import Assessment
 from app.models.base import UTCDateTime, table_of, utcnow
 from app.models.concern import Concern
 from app.models.consent import Consent, ConsentConfirmation, ConsentParty, ConsentWithdrawal
 from app.models.plan import Plan
 from app.models.team import Team
-
-
-class RecordType(StrEnum):
-    concerns = "concerns"
-    assessments = "assessments"
-    teams = "teams"
-    plans = "plans"  # the child's plan (issue 20)
-    signals = "signals"  # counts and areas only, for early-warning signals (issue 21)
-
 
 _consents = table_of(Consent)
 _parties = table_of(ConsentParty)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.enums import Role
 from app.errors import Forbidden
 from app.models.agency import Client
 from app.models.base import table_of
 from app.security.caller import Caller
-from app.security.scopes import Role
 
 _clients = table_of(Client)
 PLATFORM_ONLY_ROLES = frozenset({Role.auditor})

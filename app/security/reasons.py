@@ -21,9 +21,10 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.enums import RecordType
 from app.models.base import table_of
 from app.models.concern import Concern
-from app.security.access import CALLER_AGENCY, RecordType, StatementTime, caller_parameters, consent_links
+from app.security.access import CALLER_AGENCY, StatementTime, caller_parameters, consent_links
 
 _concerns = table_of(Concern)
 

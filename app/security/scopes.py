@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class AgencyKind(StrEnum):
-    preschool = "preschool"
-    school = "school"
-    social_services = "social_services"
-    health_care = "health_care"
-    police = "police"
-
-
-class Role(StrEnum):
-    practitioner = "practitioner"
-    auditor = "auditor"
-    admin = "admin"
-    analyst = "analyst"
-
+from app.enums import AgencyKind, Role
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
     "children:read": "Read children (id, personal identity number, birth date).",

@@ -13,7 +13,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app.identifiers import looks_like_identity_number
+from app.security.identifiers import looks_like_identity_number
 
 # OWASP's minimum argon2id parameters (19 MiB, 2 iterations): slow enough to make a stolen
 # table expensive to attack, fast enough that token issuance stays a few milliseconds.

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.errors import Conflict
+from app.errors import AgencyAlreadyExists
 from app.models.agency import Agency
 from app.schemas.agency import AgencyCreate
 
@@ -19,7 +19,7 @@ async def create_agency(session: AsyncSession, data: AgencyCreate) -> Agency:
     try:
         await session.flush()
     except IntegrityError:
-        raise Conflict(f"An agency with id {data.id!r} already exists.") from None
+        raise AgencyAlreadyExists(f"An agency with id {data.id!r} already exists.") from None
     return agency
 
 

@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.enums import Area, EventType, Perspective
 from app.errors import unprocessable
-from app.events.outbox import EventType, publish
+from app.events.outbox import publish
 from app.models.assessment import Assessment
 from app.models.base import table_of, utcnow
-from app.records import visible_page
 from app.schemas.assessment import AssessmentCreate, CompassArea
-from app.schemas.domain import Area, Perspective
 from app.security.access import caller_parameters, caller_rule
 from app.security.caller import Caller
+from app.security.records import visible_page
 from app.services.children import require_child
 
 CLOCK_SKEW = timedelta(minutes=5)

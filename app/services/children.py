@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_ignoring_conflict
 from app.errors import unprocessable
-from app.identifiers import PersonalIdentityNumber
 from app.models.base import new_id, table_of, utcnow
 from app.models.child import Child
+from app.security.identifiers import PersonalIdentityNumber
 
 _children = table_of(Child)
 

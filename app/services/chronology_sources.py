@@ -45,13 +45,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement, GenericFunction
 
-from app.events.outbox import EventType
+from app.enums import Area, EventType
 from app.models.assessment import Assessment
 from app.models.base import UTCDateTime, table_of
 from app.models.concern import Concern
 from app.models.consent import Consent, ConsentConfirmation, ConsentWithdrawal
 from app.models.team import Team, TeamMember
-from app.schemas.domain import Area
 from app.security.access import StatementTime, caller_rule
 
 CHILD = bindparam("child_id", type_=Uuid())

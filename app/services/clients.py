@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.errors import Conflict, NotFound, unprocessable
-from app.events.outbox import EventType, publish_to
+from app.enums import EventType
+from app.errors import ClientAlreadyRevoked, NotFound, unprocessable
+from app.events.outbox import publish_to
 from app.models.agency import Agency, Client
 from app.models.base import utcnow
 from app.security.scopes import scopes_for
@@ -130,7 +131,7 @@ async def revoke_client(
     """Revoke a client: its tokens stop at once; its agency learns of it (`client.revoked`)."""
     client, kind = await get_client(session, client_id, for_update=True)
     if client.revoked_at is not None:
-        raise Conflict("The client is already revoked.")
+        raise ClientAlreadyRevoked("The client is already revoked.")
     client.revoked_at = utcnow()
     await disable_subscriptions_of(session, client_id)  # its webhooks stop with its tokens
     await session.flush()

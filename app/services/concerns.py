@@ -11,16 +11,15 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, Forbidden, unprocessable
-from app.events.outbox import EventType, publish
+from app.enums import CONCERN_TRANSITIONS, AgencyKind, ConcernStatus, EventType
+from app.errors import ConcernTransitionNotAllowed, unprocessable
+from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.concern import Concern
-from app.records import visible_page
 from app.schemas.concern import ConcernCreate, ConcernStatusChange
-from app.schemas.domain import CONCERN_TRANSITIONS, ConcernStatus
 from app.security.caller import Caller
-from app.security.scopes import AgencyKind
+from app.security.records import visible_page
 from app.services.children import require_child
 from app.services.decisions import decision_due_at
 
@@ -107,20 +106,16 @@ async def list_concerns(
     return await visible_page(session, caller, "concern", after, limit, *conditions)
 
 
-def ensure_may_change_status(caller: Caller, concern: Concern) -> None:
-    """Only the raising agency and the agency it is reported to handle a concern (others: 403)."""
-    if caller.agency_id not in (concern.agency_id, concern.report_to_agency_id):
-        raise Forbidden("Only the raising agency and the agency it is reported to may change its status.")
-
-
 async def change_status(
     session: AsyncSession, caller: Caller, concern: Concern, change: ConcernStatusChange
 ) -> Concern:
-    ensure_may_change_status(caller, concern)
+    """Move a concern the caller may change (app/security/records.py: `ensure_may_change`)."""
     current = ConcernStatus(concern.status)
     if change.status not in CONCERN_TRANSITIONS[current]:
         allowed = ", ".join(sorted(CONCERN_TRANSITIONS[current])) or "none (final)"
-        raise Conflict(f"A {current.value} concern cannot become {change.status.value}; allowed: {allowed}.")
+        raise ConcernTransitionNotAllowed(
+            f"A {current.value} concern cannot become {change.status.value}; allowed: {allowed}."
+        )
     now = utcnow()
     concern.status = change.status.value
     concern.status_history = [

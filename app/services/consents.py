@@ -12,16 +12,15 @@ from sqlalchemy import Row, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.enums import ConsentStatus, EventType, RecordType
 from app.errors import ConsentAlreadyConfirmed, ConsentAlreadyWithdrawn, ConsentExpired, unprocessable
-from app.events.outbox import EventType, publish
+from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.consent import Consent, ConsentConfirmation, ConsentParty, ConsentWithdrawal
-from app.records import visible_page
 from app.schemas.consent import ConsentCreate, ConsentWithdraw
-from app.schemas.domain import ConsentStatus
-from app.security.access import RecordType
 from app.security.caller import Caller
+from app.security.records import visible_page
 from app.services.children import require_child
 
 _consents = table_of(Consent)

@@ -15,8 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
+from app.enums import EventType
 from app.errors import Conflict, Forbidden, unprocessable
-from app.events.outbox import EventType, publish, publish_to
+from app.events.outbox import publish, publish_to
 from app.models.base import table_of, utcnow
 from app.models.concern import Concern
 from app.schemas.concern import DecisionCreate

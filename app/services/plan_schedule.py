@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.db import Database, insert_ignoring_conflict
-from app.events.outbox import EventType, publish
+from app.enums import EventType
+from app.events.outbox import publish
 from app.models.base import table_of, utcnow
 from app.models.plan import ACTIVE, Plan, PlanReviewDue
 

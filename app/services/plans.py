@@ -21,21 +21,30 @@ from sqlalchemy import Row, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.enums import (
+    ACTION_TRANSITIONS,
+    ActionStatus,
+    AgencyKind,
+    Area,
+    EventType,
+    Perspective,
+    PlanKind,
+    PlanStatus,
+    RecordType,
+)
 from app.errors import NotFound, unprocessable
-from app.events.outbox import EventType, publish
+from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.assessment import Assessment
 from app.models.base import table_of, utcnow
 from app.models.consent import Consent, ConsentConfirmation
 from app.models.plan import ACTIVE, CLOSED, Plan, PlanAction, PlanGoal, PlanReview
 from app.models.team import OPEN, TeamMember
-from app.records import visible_page
 from app.schemas.assessment import CompassArea
-from app.schemas.domain import ACTION_TRANSITIONS, ActionStatus, Area, Perspective, PlanKind, PlanStatus
 from app.schemas.plans import ActionCreate, ActionStatusChange, GoalCreate, PlanClose, PlanCreate, ReviewCreate
-from app.security.access import RecordType, caller_parameters, caller_rule, consent_is_active, consent_links, table_for
+from app.security.access import caller_parameters, caller_rule, consent_is_active, consent_links, table_for
 from app.security.caller import Caller
-from app.security.scopes import AgencyKind
+from app.security.records import visible_page
 from app.services.assessments import compass_from
 from app.services.children import lock_child
 from app.services.plan_errors import (

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.enums import AgencyKind
 from app.errors import unprocessable
-from app.security.scopes import AgencyKind
 from app.statistics.disclosure import Atom, Cell, protect
 from app.statistics.indicators import INDICATORS, Counts, Values
 from app.statistics.release import Kind, MonthFigures, Row, release

@@ -12,16 +12,24 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, Forbidden, NotFound, TeamAlreadyOpen, unprocessable
-from app.events.outbox import EventType, publish
+from app.enums import EventType, RecordType
+from app.errors import (
+    MemberNeedsConsent,
+    MembershipAlreadyEnded,
+    NotFound,
+    TeamAlreadyOpen,
+    TeamClosed,
+    TeamRoleTaken,
+    unprocessable,
+)
+from app.events.outbox import publish
 from app.models.agency import Agency
 from app.models.base import table_of, utcnow
 from app.models.team import CLOSED, OPEN, Team, TeamMember
-from app.records import visible_page
-from app.schemas.domain import TeamRole
 from app.schemas.team import MemberCreate, TeamCreate
-from app.security.access import RecordType, caller_parameters, caller_rule, consent_links
+from app.security.access import caller_parameters, caller_rule, consent_links
 from app.security.caller import Caller
+from app.security.records import visible_page
 from app.services.children import lock_child
 
 _teams = table_of(Team)
@@ -93,31 +101,12 @@ async def list_teams(
     return await visible_page(session, caller, "team", after, limit, *conditions)
 
 
-async def ensure_may_manage(session: AsyncSession, caller: Caller, team: Team) -> None:
-    """The team's agency and the agency of its active coordinator manage it (others: 403)."""
-    if caller.agency_id == team.agency_id:
-        return
-    coordinator = (
-        await session.execute(
-            select(_members.c.id).where(
-                _members.c.team_id == team.id,
-                _members.c.role == TeamRole.coordinator.value,
-                _members.c.agency_id == caller.agency_id,
-                _members.c.ended_at.is_(None),
-            )
-        )
-    ).first()
-    if coordinator is None:
-        raise Forbidden("Only the team's agency and its coordinator's agency may change the team.")
-
-
 def _ensure_open(team: Team) -> None:
     if team.status != OPEN:
-        raise Conflict("The team is closed.")
+        raise TeamClosed("The team is closed.")
 
 
 async def add_member(session: AsyncSession, caller: Caller, team: Team, data: MemberCreate) -> TeamMember:
-    await ensure_may_manage(session, caller, team)
     _ensure_open(team)
     if await session.get(Agency, data.agency_id) is None:
         raise unprocessable(["body", "agency_id"], f"there is no agency {data.agency_id!r}")
@@ -126,7 +115,7 @@ async def add_member(session: AsyncSession, caller: Caller, team: Team, data: Me
         # active, naming both, covering teams, and confirmed by the team's agency (it discloses).
         linked = consent_links(team.child_id, data.agency_id, team.agency_id, RecordType.teams, utcnow())
         if not (await session.execute(select(linked))).scalar():
-            raise Conflict(
+            raise MemberNeedsConsent(
                 "A member from another agency needs an active consent for the child that names the "
                 "team's agency and the member's agency, covers teams and is confirmed by the team's agency."
             )
@@ -143,7 +132,7 @@ async def add_member(session: AsyncSession, caller: Caller, team: Team, data: Me
     try:
         await session.flush()
     except IntegrityError:  # at most one active contact person and one active coordinator
-        raise Conflict(f"The team already has an active {data.role.value}.") from None
+        raise TeamRoleTaken(f"The team already has an active {data.role.value}.") from None
     await _publish(session, EventType.team_member_added, team, caller)
     return member
 
@@ -156,10 +145,9 @@ async def find_member(session: AsyncSession, team: Team, member_id: uuid.UUID) -
 
 
 async def end_member(session: AsyncSession, caller: Caller, team: Team, member_id: uuid.UUID) -> TeamMember:
-    await ensure_may_manage(session, caller, team)
     member = await find_member(session, team, member_id)
     if member.ended_at is not None:
-        raise Conflict("The membership has already ended.")
+        raise MembershipAlreadyEnded("The membership has already ended.")
     member.ended_at = utcnow()
     await session.flush()
     await _publish(session, EventType.team_member_ended, team, caller)
@@ -167,7 +155,6 @@ async def end_member(session: AsyncSession, caller: Caller, team: Team, member_i
 
 
 async def close_team(session: AsyncSession, caller: Caller, team: Team) -> TeamView:
-    await ensure_may_manage(session, caller, team)
     _ensure_open(team)
     now = utcnow()
     team.status = CLOSED

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.append_only import refuse_changes
+from app.audit.append_only import refuse_changes
 from app.models.base import UTCDateTime
 
 revision: str = "0005"

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.routing import is_audited
+from app.http.routing import is_audited
 from tests.support import World
 
 

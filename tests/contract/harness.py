@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.migrations_runner import upgrade
-from app.operator import operator_transaction
+from app.ops.migrations import upgrade
+from app.ops.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.services.agencies import create_agency
 from app.services.clients import create_client

@@ -92,3 +92,32 @@ def test_the_oauth2_scheme_lists_every_scope() -> None:
           for mode in ("read", "write")),
         "statistics:read", "audit:read", "events:read", "events:manage", "admin",
     }  # fmt: skip
+
+
+def test_every_conflict_names_its_problem_types() -> None:
+    """A 409 is never anonymous: each operation that can conflict lists the problem type of each
+    condition (one `Conflict` subclass each) with an example, so integrators can tell them apart."""
+    declared = {
+        operation["operationId"]: set(operation["responses"]["409"]["content"][PROBLEM]["examples"])
+        for _method, _path, operation in OPERATIONS
+        if "409" in operation["responses"]
+    }
+    assert declared["teams-add-member"] == {"team-closed", "member-needs-consent", "team-role-taken"}
+    assert declared["consents-confirm"] == {"consent-already-confirmed", "consent-already-withdrawn", "consent-expired"}
+    for operation_id, slugs in declared.items():
+        assert slugs, operation_id
+        assert "conflict" not in slugs, operation_id
+
+
+def test_each_conflict_condition_has_its_own_problem_type() -> None:
+    from app.errors import Conflict
+
+    def subclasses(cls: type[Conflict]) -> list[type[Conflict]]:
+        return [sub for direct in cls.__subclasses__() for sub in (direct, *subclasses(direct))]
+
+    conditions = subclasses(Conflict)
+    assert len(conditions) >= 12
+    slugs = [condition.slug for condition in conditions]
+    assert len(set(slugs)) == len(slugs)
+    assert "conflict" not in slugs
+    assert all(condition.status == 409 and condition.__doc__ for condition in conditions)

@@ -18,8 +18,8 @@ from app.models.concern import Concern
 from app.models.consent import Consent
 from app.models.plan import Plan
 from app.models.team import Team
-from app.records import _record_with_visibility
 from app.security.access import caller_rule, table_for
+from app.security.records import _record_with_visibility
 
 
 @pytest.mark.parametrize(

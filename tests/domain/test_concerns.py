@@ -124,6 +124,8 @@ def test_the_workflow_allows_exactly_the_contracts_transitions(
         response = change(client, headers, concern["id"], target)
         expected = 200 if target in ALLOWED[start] else 409
         assert response.status_code == expected, (start, target, response.text)
+        if expected == 409:
+            assert response.json()["type"] == "urn:samhandling:problem:concern-transition-not-allowed"
 
 
 def test_the_history_records_who_when_and_why(

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.identifiers import PersonalIdentityNumber, luhn_valid
+from app.security.identifiers import PersonalIdentityNumber, luhn_valid
 from tests.support import personnummer
 
 

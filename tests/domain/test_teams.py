@@ -101,7 +101,9 @@ def test_at_most_one_active_contact_person_and_coordinator(
     school = setting["school"]
     first = add(client, world, school, team, school, "coordinator")
     assert first.status_code == 201
-    assert add(client, world, school, team, school, "coordinator").status_code == 409
+    taken = add(client, world, school, team, school, "coordinator")
+    assert taken.status_code == 409
+    assert taken.json()["type"] == "urn:samhandling:problem:team-role-taken"
     assert add(client, world, school, team, school, "contact_person").status_code == 201
     assert add(client, world, school, team, school, "contact_person").status_code == 409
     assert add(client, world, school, team, school, "member").status_code == 201
@@ -112,6 +114,7 @@ def test_at_most_one_active_contact_person_and_coordinator(
     assert add(client, world, school, team, school, "coordinator").status_code == 201
     again = client.delete(f"/api/v1/teams/{team}/members/{first.json()['id']}", headers=world.headers(school))
     assert again.status_code == 409
+    assert again.json()["type"] == "urn:samhandling:problem:membership-already-ended"
     members = client.get(f"/api/v1/teams/{team}", headers=world.headers(school)).json()["members"]
     assert len(members) == 5  # the ended membership stays on record
 
@@ -121,7 +124,9 @@ def test_another_agencys_member_needs_consent_covering_teams(
 ) -> None:
     school, social, child = setting["school"], setting["social"], setting["child"]
     team = form(client, world, school, child).json()["id"]
-    assert add(client, world, school, team, social, "member").status_code == 409
+    refused = add(client, world, school, team, social, "member")
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "urn:samhandling:problem:member-needs-consent"
     domain.consent(school, child, [school, social], ("concerns",))
     assert add(client, world, school, team, social, "member").status_code == 409
     unconfirmed = domain.consent(social, child, [school, social], ("teams",))
@@ -144,8 +149,12 @@ def test_the_coordinators_agency_may_manage_the_team_others_may_not(
     assert add(client, world, health, team, health, "member").status_code == 403
     assert client.post(f"/api/v1/teams/{team}/close", headers=world.headers(health)).status_code == 403
     assert client.post(f"/api/v1/teams/{team}/close", headers=world.headers(social)).status_code == 200
-    assert client.post(f"/api/v1/teams/{team}/close", headers=world.headers(school)).status_code == 409
-    assert add(client, world, school, team, school, "member").status_code == 409  # closed
+    closed = client.post(f"/api/v1/teams/{team}/close", headers=world.headers(school))
+    assert closed.status_code == 409
+    assert closed.json()["type"] == "urn:samhandling:problem:team-closed"
+    refused = add(client, world, school, team, school, "member")  # closed
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "urn:samhandling:problem:team-closed"
 
 
 def test_a_members_agency_loses_sight_of_the_team_when_consent_ends(

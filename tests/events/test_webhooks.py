@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.operator import operator_transaction
+from app.ops.operator import operator_transaction
 from app.services.clients import revoke_client
 from app.settings import Settings
 from tests.events.conftest import HangingReceiver, Receiver, WorkerProcess

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.fhir.router import BASE_PATH
-from app.routing import flat_routes
+from app.http.routing import flat_routes
 from tests.fhir.support import fhir
 from tests.support import World
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.fhir.router import BASE_PATH
-from app.routing import flat_routes, is_audited
+from app.http.routing import flat_routes, is_audited
 from tests.fhir.support import Records, entries, fhir, records
 from tests.support import Domain, World
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.migrations_runner import upgrade
+from app.ops.migrations import upgrade
 from app.settings import Settings
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.contract.harness import Credentials, seed

@@ -26,7 +26,7 @@ from app.audit.sequencer import Sequencer
 from app.errors import NotFound, unprocessable
 from app.fhir.codes import CLIENT_ID, RECORD_ID
 from app.fhir.views import PATIENT, FhirCall, Resource, ResourceView, SearchQuery, SearchResult, coding, reference
-from app.pagination import split_page
+from app.http.paging import split_page
 
 Entry = RowMapping | dict[str, Any]  # a chained entry, as chained_entries() selects it
 

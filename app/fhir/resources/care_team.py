@@ -27,7 +27,7 @@ from app.fhir.views import (
     reference,
 )
 from app.models.team import OPEN, Team, TeamMember
-from app.records import fetch_visible
+from app.security.records import fetch_visible
 from app.services import teams
 from app.services.teams import TeamView
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from app.enums import ConsentStatus
 from app.fhir.codes import CONFIRMED_AT, RECORD_TYPE, WITHDRAWN_AT
 from app.fhir.paging import search_records
 from app.fhir.views import (
@@ -31,8 +32,7 @@ from app.fhir.views import (
 )
 from app.models.base import utcnow
 from app.models.consent import Consent
-from app.records import fetch_visible
-from app.schemas.domain import ConsentStatus
+from app.security.records import fetch_visible
 from app.services import consents
 from app.services.consents import ConsentView
 

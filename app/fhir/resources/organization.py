@@ -17,8 +17,8 @@ from app.fhir.codes import (
     V2_IDENTIFIER_TYPE,
 )
 from app.fhir.views import ID, FhirCall, Resource, ResourceView, SearchQuery, SearchResult, concept, instant
+from app.http.paging import split_page
 from app.models.agency import Agency
-from app.pagination import split_page
 from app.security.admin import admin_authority
 from app.services import agencies
 

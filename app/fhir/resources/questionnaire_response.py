@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from app.enums import Area
 from app.fhir.paging import search_records
 from app.fhir.views import (
     PATIENT,
@@ -27,8 +28,7 @@ from app.fhir.views import (
     reference,
 )
 from app.models.assessment import Assessment
-from app.records import fetch_visible
-from app.schemas.domain import Area
+from app.security.records import fetch_visible
 from app.services import assessments
 
 AREA_TEXT = {

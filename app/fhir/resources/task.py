@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from app.enums import ConcernStatus
 from app.fhir.codes import AREA, CONCERN_KIND, TASK_INPUT
 from app.fhir.paging import search_records
 from app.fhir.views import (
@@ -30,8 +31,7 @@ from app.fhir.views import (
     reference,
 )
 from app.models.concern import Concern
-from app.records import fetch_visible
-from app.schemas.domain import ConcernStatus
+from app.security.records import fetch_visible
 from app.services import concerns
 from app.services.concerns import ConcernFilters
 

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import journal
 from app.audit.entries import build_entries
-from app.context import RequestContext
 from app.db import Database, create_api_engine
+from app.http.context import RequestContext
 from app.models.base import utcnow
 from app.settings import Settings
 

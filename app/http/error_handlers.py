@@ -13,11 +13,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from app.context import SCOPE_KEY
-from app.errors import AppError, problem_response, render_app_error
-from app.idempotency import Replay
+from app.errors import AppError
+from app.http.context import SCOPE_KEY
+from app.http.idempotency import Replay
+from app.http.problems import problem_response, render_app_error
+from app.http.routing import flat_routes
 from app.observability import describe_error
-from app.routing import flat_routes
 
 logger = logging.getLogger(__name__)
 

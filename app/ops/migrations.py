@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from app.settings import Settings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(settings: Settings, connection: Connection | None = None) -> Config:

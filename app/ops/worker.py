@@ -23,8 +23,8 @@ from sqlalchemy import delete, select
 
 from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine, insert_ignoring_conflict
+from app.enums import EventType
 from app.events.delivery import Deliverer
-from app.events.outbox import EventType
 from app.models.base import table_of, utcnow
 from app.models.consent import Consent, ConsentWithdrawal
 from app.models.event import ConsentExpiration

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated, TypeVar
 
+from fastapi import Depends, Header, Response
 from pydantic import BaseModel
 
 from app.errors import PreconditionFailed, PreconditionRequired
+
+P = TypeVar("P", bound=BaseModel)
 
 
 def etag_of(representation: BaseModel) -> str:
@@ -15,10 +19,28 @@ def etag_of(representation: BaseModel) -> str:
     return f'"{digest}"'
 
 
+def with_etag(response: Response, representation: P) -> P:
+    """The one way a route answers a single record: its representation, with its ETag."""
+    response.headers["ETag"] = etag_of(representation)
+    return representation
+
+
 def require_if_match(if_match: str | None) -> str:
     if if_match is None or not if_match.strip():
         raise PreconditionRequired("This operation needs If-Match with the record's current ETag.")
     return if_match
+
+
+async def _if_match_required(
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", description="The ETag you read; required (428 without it).")
+    ] = None,
+) -> str:
+    return require_if_match(if_match)
+
+
+# Declared before the record's loader, so that a missing If-Match is 428 before the record loads.
+IfMatchRequired = Annotated[str, Depends(_if_match_required)]
 
 
 def check_if_match(if_match: str, current: str) -> None:

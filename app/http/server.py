@@ -5,7 +5,7 @@ it has no deadline for a request's headers: a connection that is opened and neve
 or sends its headers a byte at a time (slowloris), stays open for good and holds a file
 descriptor and a slot. This protocol closes a connection whose request headers are not complete
 within `SAMHANDLING_HTTP_HEADER_TIMEOUT_SECONDS` of its opening or of the previous response. The
-body then has `SAMHANDLING_HTTP_BODY_TIMEOUT_SECONDS` in the request pipeline (app/pipeline.py).
+body then has `SAMHANDLING_HTTP_BODY_TIMEOUT_SECONDS` in the request pipeline (app/http/pipeline.py).
 
 It also bounds the request line and headers to `MAX_HEADER_BYTES` (uvicorn's
 `h11_max_incomplete_event_size` applies to its h11 protocol only; httptools keeps whatever comes
@@ -21,7 +21,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.settings import get_settings
 
-PROTOCOL = "app.http_server:HeaderDeadlineProtocol"
+PROTOCOL = "app.http.server:HeaderDeadlineProtocol"
 # Request line and headers together. Above the largest request the spec allows: a 2 000-char
 # cursor of 4-byte characters is 24 KiB percent-encoded (schemathesis sends such URLs).
 MAX_HEADER_BYTES = 64 * 1024

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import RequestContext, get_context
-from app.pagination import CursorCodec
+from app.http.context import RequestContext, get_context
+from app.http.paging import CursorCodec
 from app.settings import Settings
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in its thread

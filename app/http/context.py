@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.identifiers import looks_like_identity_number
 from app.security.caller import Caller
+from app.security.identifiers import looks_like_identity_number
 
 if TYPE_CHECKING:
     from app.db import Database

@@ -1,7 +1,9 @@
-"""The access paths for child records: one record (load, decide, log, or 404) and a page.
+"""The access paths for child records: one record (load, decide, log, or 404), a page, and
+whether the caller may change a record it sees.
 
-Every endpoint that reads or changes one concern, consent, assessment or team loads it here,
-and every list of them is a page from `visible_page`.
+Every endpoint that reads or changes one concern, consent, assessment or team loads it here
+(through the loader dependencies of app/http/loaders.py), every list of them is a page from
+`visible_page`, and every write asks `ensure_may_change` first.
 The access rule (app/security/access.py) is evaluated in the same query as the record, and the
 log learns which record and which child the request was aimed at — also when it is refused,
 so the refusal appears in that child's access report.
@@ -19,9 +21,12 @@ from sqlalchemy import ColumnElement, Row, Uuid, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from app.context import RequestContext
-from app.errors import NotFound
+from app.enums import TeamRole
+from app.errors import Forbidden, NotFound
+from app.http.context import RequestContext
 from app.models.base import table_of
+from app.models.concern import Concern
+from app.models.team import Team, TeamMember
 from app.observability import ACCESS_DENIALS
 from app.security.access import caller_parameters, caller_rule, table_for
 from app.security.caller import Caller
@@ -89,3 +94,43 @@ async def visible_page(
         statement = statement.where(tuple_(table.c.created_at, table.c.id) > tuple_(*after))
     # Plain rows (they read like the model): a page of ORM objects costs more than its query.
     return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
+
+
+async def ensure_may_change(session: AsyncSession, caller: Caller, resource_type: str, record: Any) -> None:
+    """May the caller change this record it may see? The one answer, asked by every write.
+
+    * a concern: the raising agency and the agency it is reported to (they handle it);
+    * a team: the team's agency and the agency of its active coordinator (they manage it);
+    * a consent: every agency it names — exactly the agencies that may see it;
+    * an assessment is never changed.
+
+    Anyone else is refused with 403: it may see the record, so the refusal reveals nothing.
+    """
+    if resource_type == "concern":
+        concern = cast(Concern, record)
+        if caller.agency_id not in (concern.agency_id, concern.report_to_agency_id):
+            raise Forbidden("Only the raising agency and the agency it is reported to may change its status.")
+    elif resource_type == "team":
+        await _ensure_may_manage_team(session, caller, cast(Team, record))
+    elif resource_type != "consent":
+        raise Forbidden(f"A {resource_type} cannot be changed.")
+
+
+_members = table_of(TeamMember)
+
+
+async def _ensure_may_manage_team(session: AsyncSession, caller: Caller, team: Team) -> None:
+    if caller.agency_id == team.agency_id:
+        return
+    coordinator = (
+        await session.execute(
+            select(_members.c.id).where(
+                _members.c.team_id == team.id,
+                _members.c.role == TeamRole.coordinator.value,
+                _members.c.agency_id == caller.agency_id,
+                _members.c.ended_at.is_(None),
+            )
+        )
+    ).first()
+    if coordinator is None:
+        raise Forbidden("Only the team's agency and its coordinator's agency may change the team.")

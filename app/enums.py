@@ -1,4 +1,5 @@
-"""The closed sets of the domain (domain.md): wellbeing areas, statuses, roles."""
+"""Every closed set of the domain in one place: areas, statuses, roles, agency kinds, record and
+event types, log outcomes (domain.md). Imports nothing of the app, so anything may import it."""
 
 from __future__ import annotations
 
@@ -78,6 +79,61 @@ class TeamRole(StrEnum):
 class TeamStatus(StrEnum):
     open = "open"
     closed = "closed"
+
+
+class AgencyKind(StrEnum):
+    preschool = "preschool"
+    school = "school"
+    social_services = "social_services"
+    health_care = "health_care"
+    police = "police"
+
+
+class Role(StrEnum):
+    practitioner = "practitioner"
+    auditor = "auditor"
+    admin = "admin"
+    analyst = "analyst"
+
+
+class RecordType(StrEnum):
+    concerns = "concerns"
+    assessments = "assessments"
+    teams = "teams"
+    plans = "plans"  # the child's plan (issue 20)
+    signals = "signals"  # counts and areas only, for early-warning signals (issue 21)
+
+
+class EventType(StrEnum):
+    concern_received = "concern.received"
+    concern_status_changed = "concern.status_changed"
+    consent_recorded = "consent.recorded"
+    consent_confirmed = "consent.confirmed"
+    consent_withdrawn = "consent.withdrawn"
+    consent_expired = "consent.expired"
+    concern_decision_recorded = "concern.decision_recorded"
+    concern_decision_overdue = "concern.decision_overdue"
+    assessment_recorded = "assessment.recorded"
+    team_created = "team.created"
+    team_member_added = "team.member_added"
+    team_member_ended = "team.member_ended"
+    team_closed = "team.closed"
+    plan_created = "plan.created"
+    plan_goal_added = "plan.goal_added"
+    plan_action_added = "plan.action_added"
+    plan_action_status_changed = "plan.action_status_changed"
+    plan_reviewed = "plan.reviewed"
+    plan_closed = "plan.closed"
+    plan_review_due = "plan.review_due"
+    signal_raised = "signal.raised"
+    client_created = "client.created"
+    client_revoked = "client.revoked"
+
+
+class Outcome(StrEnum):
+    allowed = "allowed"
+    denied = "denied"
+    error = "error"
 
 
 class PlanKind(StrEnum):

@@ -21,15 +21,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from app.identifiers import PersonalIdentityNumber
+from app.enums import Area, GrantorRole, RecordType, Urgency
 from app.models.base import utcnow
-from app.operator import operator_transaction
+from app.ops.operator import operator_transaction
 from app.schemas.agency import AgencyCreate
 from app.schemas.concern import ConcernCreate
 from app.schemas.consent import ConsentCreate, Grantor
-from app.schemas.domain import Area, GrantorRole, Urgency
-from app.security.access import RecordType
 from app.security.caller import Caller
+from app.security.identifiers import PersonalIdentityNumber
 from app.security.keys import write_secret_file
 from app.security.scopes import scopes_for
 from app.services.agencies import create_agency, get_agency

@@ -21,10 +21,10 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2, SecurityScopes
 
-from app.context import get_context
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
-from app.identifiers import looks_like_identity_number
+from app.http.context import get_context
 from app.security.caller import Caller
+from app.security.identifiers import looks_like_identity_number
 from app.security.rate_limit import RateLimiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
 from app.security.tokens import TokenRejected, TokenService

@@ -5,7 +5,7 @@ Every HTTP request passes through `RequestPipeline` (a pure ASGI middleware):
 1. it gets a request id and a `RequestContext`, and its body is read under the size cap;
 2. the app runs and its response is held back, not sent;
 3. for requests to `/api/v1` and `/oauth/token` (and every path that only becomes one once
-   decoded: app/routing.py), the access-log entries are built from what the route reported and
+   decoded: app/http/routing.py), the access-log entries are built from what the route reported and
    committed — in the request's own write transaction when it succeeded (the write and its
    entries commit together or not at all), otherwise through the group committer. In that same
    transaction the caller's client is checked: a revoked client's request commits nothing and
@@ -38,7 +38,6 @@ from app.audit.aggregation import DenialAggregator
 from app.audit.entries import as_revoked, build_entries
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
-from app.context import SCOPE_KEY, RequestContext, choose_request_id
 from app.db import Database, is_database_unavailable
 from app.errors import (
     InvalidToken,
@@ -46,12 +45,12 @@ from app.errors import (
     RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
-    problem_response,
-    render_app_error,
 )
+from app.http.context import SCOPE_KEY, RequestContext, choose_request_id
+from app.http.problems import problem_response, render_app_error
+from app.http.routing import is_audited, route_of
 from app.models.base import utcnow
 from app.observability import LOG_APPEND_SECONDS, RequestObserver, describe_error, safe_traceback
-from app.routing import is_audited, route_of
 from app.security.anonymous import AnonymousLimiter, source_address
 from app.security.client_status import rejected_clients
 

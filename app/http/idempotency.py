@@ -18,9 +18,9 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import RequestContext, get_context
 from app.db import insert_ignoring_conflict
 from app.errors import unprocessable
+from app.http.context import RequestContext, get_context
 from app.models.base import table_of, utcnow
 from app.models.idempotency import IdempotencyRecord
 

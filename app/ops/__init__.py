@@ -1,0 +1,1 @@
+"""Operator processes: the worker, migrations, backup, the demo sandbox, operator transactions."""
