@@ -35,6 +35,7 @@ from app.routers import (
     health,
     metrics,
     oauth,
+    signals,
     teams,
 )
 from app.security.anonymous import AnonymousLimiter
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consents,
         assessments,
         teams,
+        signals,
         events,
         access_log,
     ):

@@ -56,6 +56,10 @@ OPENAPI_TAGS = [
         "name": "teams",
         "description": "The child's team across agencies: contact person, coordinator, members.",
     },
+    {
+        "name": "signals",
+        "description": "Early-warning signals (tidig upptäckt), worked out for the caller from what it may see.",
+    },
     {"name": "access-log", "description": "The access log, its verification and a child's access report."},
     {
         "name": "events",

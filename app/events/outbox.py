@@ -103,11 +103,13 @@ async def publish_to(
     record_id: str,
     agency_ids: list[str],
     actor_agency_id: str | None,
+    child_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """An event that is not about a child (a client created or revoked), to named agencies."""
+    """An event to named agencies: one not about a child (a client created or revoked), or one
+    whose recipients the caller decided by the access rule itself (a signal, to its receiver)."""
     connection = await session.connection()
     event_pk, event_id = await _insert_event(
-        connection, event_type, resource_type, record_id, None, actor_agency_id, utcnow()
+        connection, event_type, resource_type, record_id, child_id, actor_agency_id, utcnow()
     )
     await connection.execute(
         insert(_recipients), [{"event_pk": event_pk, "agency_id": agency_id} for agency_id in dict.fromkeys(agency_ids)]

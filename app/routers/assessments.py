@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Response, Security
 from sqlalchemy import Row
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.dependencies import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.errors import NotFound
 from app.etag import etag_of
 from app.idempotency import IdempotencyDep
@@ -29,6 +29,7 @@ from app.security.caller import Caller
 from app.security.guard import current_caller
 from app.services import assessments
 from app.services.children import get_child
+from app.services.signal_rules import SignalRules
 
 router = guarded_router("assessments")
 AssessmentsReader = Annotated[Caller, Security(current_caller, scopes=["assessments:read"])]
@@ -61,11 +62,12 @@ async def record_assessment(
     session: SessionDep,
     response: Response,
     _idempotency: IdempotencyDep,
+    settings: SettingsDep,
 ) -> AssessmentPublic:
     """The child's situation in the wellbeing areas you assessed, from one perspective, dated:
     per area a rating 1–5 and/or strengths and needs. Assessments are never edited — a new
     assessment is a new record, so that change can be followed over time."""
-    assessment = await assessments.record_assessment(session, caller, data)
+    assessment = await assessments.record_assessment(session, caller, data, SignalRules.from_settings(settings))
     context.audit("assessment", assessment.id, assessment.child_id)
     response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
     return _respond(response, assessment)

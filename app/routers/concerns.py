@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Header, Response, Security
 from sqlalchemy import Row
 
-from app.dependencies import ContextDep, CursorsDep, SessionDep
+from app.dependencies import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.etag import check_if_match, etag_of, require_if_match
 from app.idempotency import IdempotencyDep
 from app.models.concern import Concern
@@ -29,6 +29,7 @@ from app.security.caller import Caller
 from app.security.guard import current_caller
 from app.services import concerns
 from app.services.concerns import ConcernFilters
+from app.services.signal_rules import SignalRules
 
 router = guarded_router("concerns")
 ConcernsReader = Annotated[Caller, Security(current_caller, scopes=["concerns:read"])]
@@ -66,11 +67,12 @@ async def raise_concern(
     session: SessionDep,
     response: Response,
     _idempotency: IdempotencyDep,
+    settings: SettingsDep,
 ) -> ConcernPublic:
     """Record a worry about a child. With `report_to_agency_id` it is a mandatory report
     (orosanmälan) to that social-services agency, which may then read and handle it without
     consent. The raising agency is the caller's; the status starts as `received`."""
-    concern = await concerns.raise_concern(session, caller, data)
+    concern = await concerns.raise_concern(session, caller, data, SignalRules.from_settings(settings))
     context.audit("concern", concern.id, concern.child_id)
     response.headers["Location"] = f"/api/v1/concerns/{concern.id}"
     return _respond(response, concern)
