@@ -197,7 +197,9 @@ def test_compass_drop_on_a_fall_of_two_or_a_rating_of_one(
     assert raised(client, world, social, child) == ["compass_drop"]
 
 
-def test_the_police_get_no_compass_drop(client: TestClient, world: World, domain: Domain, scene: dict[str, str]) -> None:
+def test_the_police_get_no_compass_drop(
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
+) -> None:
     school, child = scene["school"], scene["child"]
     police = world.agency("police")
     domain.consent(school, child, [school, police], ("assessments", "concerns"))
@@ -400,7 +402,9 @@ def test_reading_signals_is_logged_with_the_child(
     client.get(
         f"/api/v1/children/{child}/signals", headers={**world.headers(scene["health"]), "X-Request-ID": "signals-read"}
     )
-    rows = world.sql("SELECT action, resource_type, child_id, outcome FROM access_log WHERE request_id = 'signals-read'")
+    rows = world.sql(
+        "SELECT action, resource_type, child_id, outcome FROM access_log WHERE request_id = 'signals-read'"
+    )
     assert [(row.action, row.resource_type, row.outcome) for row in rows] == [("signals-list", "signals", "allowed")]
     assert str(uuid.UUID(str(rows[0].child_id))) == child
 
