@@ -203,7 +203,10 @@ def seed_log(dsn: str, entries: int, children: list[uuid.UUID]) -> float:
 def grow_tree(dsn: str) -> None:
     """Build the Merkle tree over the seeded entries now, as the running sequencer would in the
     background over the next minute (in bounded batches), so the runs measure requests only."""
-    engine = create_sync_engine(Settings(database_url=dsn))
+    # `dsn` is a libpq connection string (psycopg's), not the URL the settings want.
+    parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    url = f"postgresql://{parts.get('user', 'postgres')}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}"
+    engine = create_sync_engine(Settings(database_url=f"{url}/{parts['dbname']}"))
     try:
         while True:
             with engine.begin() as connection:
