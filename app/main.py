@@ -40,6 +40,7 @@ from app.routers import (
     metrics,
     oauth,
     plans,
+    signals,
     statistics,
     teams,
 )
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         teams,
         plans,
         statistics,
+        signals,
         events,
         access_log,
         fhir,

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     statistics_timezone: str = Field(
         default="Europe/Stockholm", description="Whose calendar months the statistics count in."
     )
+    # Early-warning signals (issue 21): the rules' thresholds; `false` turns the feature off (the
+    # benchmark compares a concern write with and without it).
+    signals_enabled: bool = Field(default=True, description="Work out signals and publish `signal.raised`.")
+    signals_window_days: int = Field(default=180, ge=1, le=3650, description="The window every rule looks back over.")
+    signals_concern_count: int = Field(default=3, ge=1, description="`concerns_accumulating`: concerns in the window.")
+    signals_agency_count: int = Field(default=2, ge=1, description="`several_agencies`: agencies raising them.")
+    signals_compass_drop: int = Field(default=2, ge=1, le=4, description="`compass_drop`: fall between two ratings.")
+    signals_compass_low_rating: int = Field(
+        default=1, ge=0, le=5, description="`compass_drop`: a rating at or below this holds; 0 = never."
+    )
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 

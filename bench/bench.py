@@ -225,6 +225,11 @@ def main() -> None:
         action="store_true",
         help="the 10k scenarios only (no growth to 1M, no verify, no scaling); printed, not written to --output",
     )
+    parser.add_argument(
+        "--signals-only",
+        action="store_true",
+        help="only the concern write with signals on and off (issue 21), on the 10k database",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
 
@@ -251,7 +256,7 @@ def main() -> None:
         (OUT / "consent_ids.txt").write_text("\n".join(map(str, withdrawable)) + "\n")
         (OUT / "plan_id.txt").write_text(f"{seed_plan(dsn, children[0])}\n")
 
-        def serve(workers: int) -> Server:
+        def serve(workers: int, **extra: str) -> Server:
             env = server_env(
                 url,
                 key_file,
@@ -262,6 +267,7 @@ def main() -> None:
                 SAMHANDLING_TOKEN_TTL="900",
                 SAMHANDLING_DB_POOL_SIZE=str(args.connections // workers + 8),
                 SAMHANDLING_DB_MAX_OVERFLOW="4",
+                **extra,
             )
             server = Server(env, workers, OUT / f"server-{workers}.log")
             server.start()
@@ -290,6 +296,25 @@ def main() -> None:
                 f" + {result.database_cpu_ms:.2f} ms"
             )
             return result
+
+        # Early-warning signals (issue 21): the same concern write on a server with signals off, then
+        # on, alternating, so the ratio of the two is measured under the same host conditions.
+        for _round in range(args.rounds):
+            for label, enabled in (("POST concern, signals off", "false"), ("POST concern, signals on", "true")):
+                server = serve(args.workers, SAMHANDLING_SIGNALS_ENABLED=enabled)
+                try:
+                    run(server, label, "post", {"TOKEN": issue_token(server.url, *credentials["school"])})
+                finally:
+                    server.stop()
+        off, on = results["POST concern, signals off"], results["POST concern, signals on"]
+        notes.append(
+            f"signals: a concern write with signals on runs at {on.rps / off.rps:.2f}× the rate without "
+            f"({on.rps:.0f} vs {off.rps:.0f} req/s; CPU/req {on.server_cpu_ms + on.database_cpu_ms:.2f} vs "
+            f"{off.server_cpu_ms + off.database_cpu_ms:.2f} ms; p50 {on.p50_ms:.1f} vs {off.p50_ms:.1f} ms)"
+        )
+        if args.signals_only:
+            print(notes[-1])
+            return
 
         basic = __import__("base64").b64encode(":".join(credentials["school"]).encode()).decode()
         print(f"PostgreSQL database {name}; {args.workers} workers; wrk -t1 -c{args.connections} -d{args.seconds}s")

@@ -79,7 +79,8 @@ async def publish_to(
     child_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """An event to named agencies: one not about a child (a client created or revoked), or one
-    about a child's record that only one agency must hear of (a decision overdue)."""
+    about a child's record that only one agency must hear of (a decision overdue), or one whose
+    recipients the caller decided by the access rule itself (a signal, to its receiver)."""
     connection = await session.connection()
     event_pk, event_id = await _insert_event(
         connection, event_type, resource_type, record_id, child_id, actor_agency_id, utcnow()

@@ -64,6 +64,10 @@ OPENAPI_TAGS = [
         "name": "statistics",
         "description": "Indicators for leaders across agencies, small numbers suppressed (`statistics:read`).",
     },
+    {
+        "name": "signals",
+        "description": "Early-warning signals (tidig upptäckt), worked out for the caller from what it may see.",
+    },
     {"name": "access-log", "description": "The access log, its verification and a child's access report."},
     {
         "name": "events",

@@ -9,7 +9,7 @@ from fastapi import Depends, Response, Security
 from sqlalchemy import Row
 
 from app.errors import NotFound
-from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.http.etag import with_etag
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
@@ -29,6 +29,7 @@ from app.schemas.common import Page
 from app.security.caller import Caller
 from app.services import assessments
 from app.services.children import get_child
+from app.services.signal_rules import SignalRules
 
 router = guarded_router("assessments")
 AssessmentsReader = Annotated[Caller, Security(current_caller, scopes=["assessments:read"])]
@@ -56,11 +57,12 @@ async def record_assessment(
     session: SessionDep,
     response: Response,
     _idempotency: IdempotencyDep,
+    settings: SettingsDep,
 ) -> AssessmentPublic:
     """The child's situation in the wellbeing areas you assessed, from one perspective, dated:
     per area a rating 1–5 and/or strengths and needs. Assessments are never edited — a new
     assessment is a new record, so that change can be followed over time."""
-    assessment = await assessments.record_assessment(session, caller, data)
+    assessment = await assessments.record_assessment(session, caller, data, SignalRules.from_settings(settings))
     context.audit("assessment", assessment.id, assessment.child_id)
     response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
     return with_etag(response, _public(assessment))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import ConcernStatus
 from app.errors import ConcernTransitionNotAllowed
-from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.http.etag import IfMatchRequired, check_if_match, etag_of, with_etag
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
@@ -34,6 +34,7 @@ from app.services import concerns, decisions
 from app.services.concern_views import publics_of
 from app.services.concerns import ConcernFilters
 from app.services.decisions import DecisionAlreadyRecorded, NotAMandatoryReport
+from app.services.signal_rules import SignalRules
 
 router = guarded_router("concerns")
 ConcernsReader = Annotated[Caller, Security(current_caller, scopes=["concerns:read"])]
@@ -72,11 +73,12 @@ async def raise_concern(
     session: SessionDep,
     response: Response,
     _idempotency: IdempotencyDep,
+    settings: SettingsDep,
 ) -> ConcernPublic:
     """Record a worry about a child. With `report_to_agency_id` it is a mandatory report
     (orosanmälan) to that social-services agency, which may then read and handle it without
     consent. The raising agency is the caller's; the status starts as `received`."""
-    concern = await concerns.raise_concern(session, caller, data)
+    concern = await concerns.raise_concern(session, caller, data, SignalRules.from_settings(settings))
     context.audit("concern", concern.id, concern.child_id)
     response.headers["Location"] = f"/api/v1/concerns/{concern.id}"
     return await _respond(session, caller, response, concern)

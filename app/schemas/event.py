@@ -20,7 +20,9 @@ class EventPublic(BaseModel):
     occurred_at: datetime
     record_type: str = Field(description="`concern`, `consent`, `assessment`, `team`, … or `client`.")
     record_id: str = Field(
-        max_length=64, description="The record's id: a UUID for a child's record, the client_id for `client.*`."
+        max_length=64,
+        description="The record's id: a UUID for a child's record, the rule for `signal.raised`, the client_id "
+        "for `client.*`.",
     )
     child_id: uuid.UUID | None = Field(description="The child the record is about; null for `client.*` events.")
     actor_agency_id: str | None

@@ -20,13 +20,18 @@ from app.schemas.assessment import AssessmentCreate, CompassArea
 from app.security.access import caller_parameters, caller_rule
 from app.security.caller import Caller
 from app.security.records import visible_page
+from app.services import signals
 from app.services.children import require_child
+from app.services.signal_rules import SignalRules
+from app.settings import get_settings
 
 CLOCK_SKEW = timedelta(minutes=5)
 _assessments = table_of(Assessment)
 
 
-async def record_assessment(session: AsyncSession, caller: Caller, data: AssessmentCreate) -> Assessment:
+async def record_assessment(
+    session: AsyncSession, caller: Caller, data: AssessmentCreate, signal_rules: SignalRules | None = None
+) -> Assessment:
     now = utcnow()
     await require_child(session, data.child_id)
     assessed_at = data.assessed_at or now
@@ -50,6 +55,7 @@ async def record_assessment(session: AsyncSession, caller: Caller, data: Assessm
         child_id=assessment.child_id,
         actor_agency_id=caller.agency_id,
     )
+    await signals.after_assessment(session, assessment, signal_rules or SignalRules.from_settings(get_settings()))
     return assessment
 
 

@@ -20,8 +20,11 @@ from app.models.concern import Concern
 from app.schemas.concern import ConcernCreate, ConcernStatusChange
 from app.security.caller import Caller
 from app.security.records import visible_page
+from app.services import signals
 from app.services.children import require_child
 from app.services.decisions import decision_due_at
+from app.services.signal_rules import SignalRules
+from app.settings import get_settings
 
 CLOCK_SKEW = timedelta(minutes=5)
 _concerns = table_of(Concern)
@@ -48,7 +51,9 @@ def _history_item(
     }
 
 
-async def raise_concern(session: AsyncSession, caller: Caller, data: ConcernCreate) -> Concern:
+async def raise_concern(
+    session: AsyncSession, caller: Caller, data: ConcernCreate, signal_rules: SignalRules | None = None
+) -> Concern:
     now = utcnow()
     await require_child(session, data.child_id)
     if data.observed_at is not None and data.observed_at > now + CLOCK_SKEW:
@@ -74,6 +79,7 @@ async def raise_concern(session: AsyncSession, caller: Caller, data: ConcernCrea
     session.add(concern)
     await session.flush()
     await _publish(session, EventType.concern_received, concern, caller)
+    await signals.after_concern(session, concern, signal_rules or SignalRules.from_settings(get_settings()))
     return concern
 
 

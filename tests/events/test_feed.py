@@ -40,7 +40,8 @@ def test_the_feed_pages_in_commit_order_and_resumes_from_any_cursor(
     concerns = [domain.concern(school, child)["id"] for _ in range(3)]
     events = all_events(client, headers, clients=True)
     assert [(event["type"], event["record_id"]) for event in events if event["record_type"] != "client"] == [
-        ("concern.received", concern) for concern in concerns
+        *[("concern.received", concern) for concern in concerns],
+        ("signal.raised", "concerns_accumulating"),  # the third concern tipped the rule (issue 21)
     ]
     assert set(events[0]) == {"id", "type", "occurred_at", "record_type", "record_id", "child_id", "actor_agency_id"}
 
