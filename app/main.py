@@ -33,6 +33,7 @@ from app.routers import (
     consents,
     events,
     health,
+    log_review,
     metrics,
     oauth,
     teams,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         teams,
         events,
         access_log,
+        log_review,
     ):
         app.include_router(module.router)
     if settings.metrics_enabled and settings.metrics_port is None:
