@@ -87,6 +87,8 @@ def day_window(rules: ReviewRules, day: date) -> tuple[datetime, datetime]:
 async def review_day(session: AsyncSession, rules: ReviewRules, day: date, seed: str, size: int) -> Review:
     start, end = day_window(rules, day)
     in_day = and_(log.c.at >= start, log.c.at < end)
+    # Every seq of the day is hashed here (about 1 µs each: a day of a million entries costs a
+    # second), because a pick must depend on nothing but the seed and the entry.
     seqs = (await session.execute(select(chain.c.seq).select_from(_joined()).where(in_day))).scalars().all()
     picked = heapq.nsmallest(size, seqs, key=lambda seq: sample_key(seed, seq))
     sample = await _entries(session, chain.c.seq.in_(picked)) if picked else []

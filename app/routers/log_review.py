@@ -45,7 +45,10 @@ router = guarded_router("access-log")
 T = TypeVar("T")
 Auditor = Annotated[Caller, Security(current_caller, scopes=["audit:read"])]
 Strict = [Depends(reject_unknown_query)]
-RULE_DESCRIPTION = (
+REVIEW_DESCRIPTION = (
+    "A random sample of the day's entries that anyone can reproduce from the seed — an entry is picked "
+    'when SHA-256(seed ‖ ":" ‖ seq) is among the lowest `sample` of the day, so while the day is still '
+    "growing only newer entries can displace earlier picks — and the rules' hits, per client. "
     "Rules: `many_children` (a client read more children than SAMHANDLING_REVIEW_MANY_CHILDREN in the day), "
     "`after_hours` (outside SAMHANDLING_REVIEW_WORKING_HOURS_START–_END in SAMHANDLING_REVIEW_TIMEZONE), "
     "`denial_burst` (SAMHANDLING_REVIEW_DENIAL_BURST denials or more within "
@@ -73,6 +76,7 @@ CaughtUp = Depends(_chain_pending)
     operation_id="access-log-review",
     summary="Review a day of the log: a reproducible sample and the rules' findings",
     dependencies=[*Strict, CaughtUp],
+    description=REVIEW_DESCRIPTION,
 )
 async def review(
     caller: Auditor,
@@ -107,9 +111,6 @@ async def review(
             for finding in result.findings
         ],
     )
-
-
-review.__doc__ = f"{review.__doc__}{RULE_DESCRIPTION}"
 
 
 @router.post(

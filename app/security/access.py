@@ -14,7 +14,8 @@ An agency sees a concern, assessment, consent or team about a child when
 
 Everything else is invisible: answered 404, exactly as if it did not exist, and logged as a
 denial. The rule is a SQL expression, so a single read folds it into the record's own query
-and every list filters by it in the database, never after loading.
+and every list filters by it in the database, never after loading. `basis_for` names which of
+its clauses held (the log's `access_basis` and `consent_id`), in that same query.
 """
 
 from __future__ import annotations
