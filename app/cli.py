@@ -227,6 +227,30 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.valid else 1
 
 
+def cmd_audit_witness(args: argparse.Namespace) -> int:
+    import httpx
+
+    from app.audit.witness import WitnessFailed, token_for, witness
+
+    client_id = os.environ.get("SAMHANDLING_WITNESS_CLIENT_ID")
+    client_secret = os.environ.get("SAMHANDLING_WITNESS_CLIENT_SECRET")
+    if not client_id or not client_secret:
+        print("error: set SAMHANDLING_WITNESS_CLIENT_ID and _SECRET (an auditor client)", file=sys.stderr)
+        return 2
+    base_url = (args.url or get_settings().issuer).rstrip("/")
+    try:
+        with httpx.Client(base_url=base_url, timeout=30) as http:
+            summary = witness(http, Path(args.tree_head), token_for(http, client_id, client_secret))
+    except WitnessFailed as error:
+        print(f"witness: {error}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as error:
+        print(f"witness: the service could not be reached: {error}", file=sys.stderr)
+        return 1
+    _print_json(summary)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from app.ops.demo import render, seed_demo
 
@@ -307,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="verify the hash chain: exit 0 when intact, 1 otherwise")
     verify.add_argument("--no-checkpoint", action="store_true", help="do not sign and store the verified head")
     verify.set_defaults(handler=cmd_audit_verify)
+    witness = audit.add_parser(
+        "witness", help="check that the log only grew since the tree head in FILE, then store the new head there"
+    )
+    witness.add_argument("--tree-head", required=True, metavar="FILE", help="the witness's signed tree head (JSON)")
+    witness.add_argument("--url", help="the service's base URL (default: SAMHANDLING_ISSUER)")
+    witness.set_defaults(handler=cmd_audit_witness)
 
     demo = commands.add_parser("demo", help="seed a sandbox municipality and print its credentials")
     demo.add_argument("--base-url", help="where the API answers (default: SAMHANDLING_ISSUER)")

@@ -170,3 +170,13 @@ class GoalProgress(StrEnum):
     progressing = "progressing"
     not_progressing = "not_progressing"
     no_longer_relevant = "no_longer_relevant"
+
+
+class AccessBasis(StrEnum):
+    """Which clause of the rule let the caller see a record (the log's `access_basis`)."""
+
+    own = "own"  # its agency created it
+    named = "named"  # a consent that names its agency
+    reported_to = "reported_to"  # a mandatory report to its agency
+    consent = "consent"  # an active consent, confirmed by the record's agency
+    team = "team"  # such a consent, and its agency is an active member of the team

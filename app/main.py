@@ -37,6 +37,7 @@ from app.routers import (
     consents,
     events,
     health,
+    log_review,
     metrics,
     oauth,
     plans,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         access_log,
         fhir,
+        log_review,
     ):
         app.include_router(module.router)
     if settings.metrics_enabled and settings.metrics_port is None:

@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     signals_compass_low_rating: int = Field(
         default=1, ge=0, le=5, description="`compass_drop`: a rating at or below this holds; 0 = never."
     )
+    require_purpose_of_use: bool = Field(
+        default=False, description="A read of child records without a Purpose-Of-Use code is 422."
+    )
+    # Log review (GET /api/v1/access-log/review): the rules' thresholds and the local working day.
+    review_timezone: str = Field(default="Europe/Stockholm", description="The zone a review's date and hours are in.")
+    review_working_hours_start: int = Field(default=7, ge=0, le=23, description="after_hours: before this hour.")
+    review_working_hours_end: int = Field(default=18, ge=1, le=24, description="after_hours: from this hour on.")
+    review_many_children: int = Field(default=20, ge=1, description="many_children: more children than this a day.")
+    review_denial_burst: int = Field(default=10, ge=2, description="denial_burst: this many denials …")
+    review_denial_burst_minutes: int = Field(default=10, ge=1, le=1440, description="… within these minutes.")
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
@@ -101,6 +111,17 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("review_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_defaults(self) -> Settings:

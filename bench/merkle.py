@@ -6,14 +6,17 @@
    entry in the tree of all N) and consistency proofs (a random earlier size to N) through
    app.audit.proofs, each checked with the app's verifier, reported in ms per proof together
    with what a proof reads (stored nodes and chain rows, in three queries).
-2. The sequencer. Two fresh databases get the same entries each round; one is chained as the
+2. Verification (issue 22): N entries in the v1.1 form — every other one with `access_basis`,
+   `consent_id` and a `purpose_of_use` code, so both hash forms are walked — chained, then
+   verified by `run_verification` as `samhandling audit verify` does; reported in entries/s.
+3. The sequencer. Two fresh databases get the same entries each round; one is chained as the
    app does, the other with the tree's extension switched off (the sequencer as it was before
    the tree). Rounds alternate which goes first; the best rate of each counts.
 
 Usage:
 
   .venv/bin/python bench/merkle.py [--leaves 1000000] [--proofs 300] [--entries 50000] [--rounds 3]
-                                   [--dialects postgresql,sqlite]
+                                   [--verify-entries 200000] [--dialects postgresql,sqlite]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from app.audit.proofs import consistency_proof, inclusion_proof, root_at  # noqa
 from app.audit.queries import log as LOG  # noqa: E402, N812
 from app.audit.sequencer import BATCH_ENTRIES, chain_pending  # noqa: E402
 from app.audit.tree_store import MIN_STORED_LEVEL  # noqa: E402
+from app.audit.verify import run_verification  # noqa: E402
 from app.db import create_sync_engine  # noqa: E402
 from app.ops.migrations import upgrade  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -142,6 +146,31 @@ def measure_proofs(url: str, leaf_hashes: list[bytes], proofs: int) -> dict[str,
     return results
 
 
+def v11_entry(index: int) -> dict[str, object]:
+    base = entry()
+    if index % 2:
+        return base | {"access_basis": "consent", "consent_id": str(uuid.uuid4()), "purpose_of_use": "care"}
+    return base | {"access_basis": None, "consent_id": None}
+
+
+def verify_rate(dialect: str, count: int) -> tuple[float, int]:
+    """(entries/s, entries) of a full verification of `count` chained v1.1 entries."""
+    with scratch_database(dialect) as url:
+        settings = Settings(database_url=url)
+        engine = create_sync_engine(settings)
+        try:
+            with engine.execution_options(sqlite_write=True).begin() as connection:
+                for offset in range(0, count, 5000):
+                    rows = [v11_entry(offset + i) for i in range(min(5000, count - offset))]
+                    connection.execute(insert(LOG), [{"repeat_count": None} | row for row in rows])
+        finally:
+            engine.dispose()
+        result = run_verification(settings, None, checkpoint=False)  # chains first, then walks
+        result = run_verification(settings, None, checkpoint=False)  # the walk alone
+        assert result.valid, result.reason
+        return result.entries / result.seconds, result.entries
+
+
 def no_tree(_connection: object, tree_size: int, _chain_size: int, _new: object) -> int:
     return tree_size
 
@@ -185,6 +214,7 @@ def main() -> None:
     parser.add_argument("--proofs", type=int, default=300)
     parser.add_argument("--entries", type=int, default=50_000, help="entries per sequencer round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--verify-entries", type=int, default=200_000)
     parser.add_argument("--dialects", default="postgresql,sqlite")
     args = parser.parse_args()
 
@@ -197,6 +227,9 @@ def main() -> None:
                     f"  {kind:<12} proof at {args.leaves:,}: {mean:.2f} ms mean, {p99:.2f} ms p99 "
                     f"({args.proofs} proofs; reads {stored:.1f} stored nodes + {rows:.1f} chain rows)"
                 )
+        if args.verify_entries:
+            rate, walked = verify_rate(dialect, args.verify_entries)
+            print(f"  audit verify: {rate:,.0f} entries/s ({walked:,} v1.1 entries, half with basis and consent)")
         rates = measure_sequencer(dialect, args.entries, args.rounds)
         print(
             f"  sequencer, best of {args.rounds} rounds of {args.entries:,} entries: "

@@ -9,4 +9,6 @@ fi
 if ! command -v wrk >/dev/null; then
     apt-get install -y wrk >/dev/null || { echo "FATAL: wrk is needed (apt-get install wrk)" >&2; exit 1; }
 fi
+# The log's own figures first (issue 22): proof ms at 10⁶ entries, verification entries/s.
+.venv/bin/python bench/merkle.py --dialects postgresql --rounds 2 | tee bench/MERKLE.txt
 exec .venv/bin/python bench/bench.py --output bench/RESULTS.md "$@"

@@ -13,9 +13,9 @@ GRANT USAGE ON SCHEMA public TO :"app_role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"app_role";
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"app_role";
 
--- The log, its chain, its checkpoints and its Merkle tree: append and read, nothing else.
+-- The log, its chain, its checkpoints, its Merkle tree and its reviews: append and read, nothing else.
 REVOKE UPDATE, DELETE, TRUNCATE ON access_log, access_log_chain, access_log_checkpoints,
-    access_log_tree_nodes, access_log_tree_heads FROM :"app_role";
+    access_log_tree_nodes, access_log_tree_heads, access_log_reviews FROM :"app_role";
 -- The sequencer chains entries once every transaction before them in this database has
 -- finished; to see other sessions' transactions it needs this predefined read-only role
 -- (without it, it falls back to a server-wide horizon that other databases can hold back).

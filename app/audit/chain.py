@@ -16,6 +16,8 @@ trailing nulls removed*. So an entry whose extensions are all null — every ent
 they existed, and every ordinary entry since — hashes exactly as in v1, and a field appended to
 `EXTENSION_FIELDS` later never changes an older entry's hash (new fields only ever go at the end).
 `repeat_count`: set only on an entry that stands for a run of identical anonymous denials.
+`access_basis` and `consent_id` (issue 22): why the access rule disclosed the record, and the
+consent that opened it (a hyphenated UUID as text); null where no child record was disclosed.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ HASHED_FIELDS: tuple[str, ...] = (
     "prev_hash",
 )
 # Append only, never reorder: see the module docstring.
-EXTENSION_FIELDS: tuple[str, ...] = ("repeat_count",)
+EXTENSION_FIELDS: tuple[str, ...] = ("repeat_count", "access_basis", "consent_id")
 
 
 def format_at(at: datetime) -> str:

@@ -53,6 +53,8 @@ def build_entries(
             "resource_type": fact.resource_type if fact else None,
             "resource_id": fact.resource_id if fact else None,
             "child_id": fact.child_id if fact else None,
+            "access_basis": fact.access_basis if fact else None,
+            "consent_id": fact.consent_id if fact else None,
         }
         for fact in facts
     ]

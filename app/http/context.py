@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from app.db import Database
 
 SCOPE_KEY = "samhandling.context"
+# audit_rows: which basis a list's entry for a child names when its records differ.
+_BASIS_WEIGHT = {"own": 1, "named": 2, "reported_to": 3, "team": 4, "consent": 5}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # A UUID, with or without dashes: the usual correlation id, and no personnummer. One in ten
 # random hex UUIDs holds ten digits in a row, so without this they would often be replaced.
@@ -49,6 +52,8 @@ class AuditFact:
     resource_type: str | None
     resource_id: str | None = None
     child_id: uuid.UUID | None = None
+    access_basis: str | None = None  # why the access rule disclosed the record (app/security/access.py)
+    consent_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -76,12 +81,17 @@ class RequestContext:
         resource_type: str | None,
         resource_id: object | None = None,
         child_id: uuid.UUID | None = None,
+        *,
+        basis: str | None = None,
+        consent_id: object | None = None,
     ) -> None:
         self.facts.append(
             AuditFact(
                 resource_type=resource_type,
                 resource_id=None if resource_id is None else str(resource_id),
                 child_id=child_id,
+                access_basis=basis,
+                consent_id=None if consent_id is None else str(consent_id),
             )
         )
 
@@ -89,6 +99,18 @@ class RequestContext:
         """A list read: one fact per child whose data the response returns."""
         for child_id in dict.fromkeys(child_ids):
             self.audit(resource_type, None, child_id)
+
+    def audit_rows(self, resource_type: str, rows: Iterable[Any]) -> None:
+        """A list read of child records (rows of records.visible_page): one fact per child, with
+        the basis that needed the most justification among that child's records — a consent
+        (with its id) before team membership, a report, a naming, the agency's own."""
+        chosen: dict[uuid.UUID, Any] = {}
+        for row in rows:
+            held = chosen.get(row.child_id)
+            if held is None or _BASIS_WEIGHT.get(row.access_basis, 0) > _BASIS_WEIGHT.get(held.access_basis, 0):
+                chosen[row.child_id] = row
+        for child_id, row in chosen.items():
+            self.audit(resource_type, None, child_id, basis=row.access_basis, consent_id=row.consent_id)
 
     # -- sessions, owned by the pipeline ------------------------------------------------------
     @property

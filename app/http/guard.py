@@ -9,10 +9,8 @@ start-up, any route that declares no caller: an unprotected route cannot be adde
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import unquote
 
 import orjson
 from fastapi import Depends, Request, Response
@@ -21,10 +19,11 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2, SecurityScopes
 
+from app.audit.purpose import CHILD_RECORD_READ_SCOPES, PurposeInvalid, parse_purpose
+from app.audit.purpose import HEADER as PURPOSE_HEADER
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
 from app.http.context import get_context
 from app.security.caller import Caller
-from app.security.identifiers import looks_like_identity_number
 from app.security.rate_limit import RateLimiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
 from app.security.tokens import TokenRejected, TokenService
@@ -35,8 +34,6 @@ oauth2_scheme = OAuth2(
     description="OAuth 2.0 client credentials; the token is a JWT (RFC 9068) sent as a Bearer token.",
     auto_error=False,
 )
-
-_PURPOSE_OF_USE = re.compile(r"^[\w .,:;/()'+-]{1,200}$")
 
 
 async def current_caller(
@@ -89,20 +86,19 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def _purpose_of_use(request: Request) -> str | None:
-    """The optional Purpose-Of-Use header; non-ASCII text comes percent-encoded (UTF-8)."""
-    raw = request.headers.get("purpose-of-use")
-    if raw is None:
-        return None
+def _purpose_of_use(request: Request, needed: frozenset[str]) -> str | None:
+    """The Purpose-Of-Use code (app/audit/purpose.py); required, when the setting says so, on
+    reads of child records."""
+    settings = request.app.state.settings
+    required = (
+        settings.require_purpose_of_use
+        and request.method in ("GET", "HEAD")
+        and not needed.isdisjoint(CHILD_RECORD_READ_SCOPES)
+    )
     try:
-        value = unquote(raw, errors="strict") if "%" in raw else raw
-    except UnicodeDecodeError:
-        value = "\x00"  # fails the pattern below
-    if not _PURPOSE_OF_USE.match(value):
-        raise unprocessable(["header", "Purpose-Of-Use"], "1–200 characters of text, no control characters")
-    if looks_like_identity_number(value):  # it is written to the access log
-        raise unprocessable(["header", "Purpose-Of-Use"], "must not hold a personal identity number")
-    return value
+        return parse_purpose(request.headers.get("purpose-of-use"), required=required)
+    except PurposeInvalid as error:
+        raise unprocessable(["header", PURPOSE_HEADER], str(error)) from None
 
 
 MAX_JSON_DEPTH = 32  # no request body of this API nests deeper than a few levels
@@ -160,7 +156,7 @@ class GuardedRoute(APIRoute):
             authenticator.check_rate(caller)
             if not caller.has_scopes(needed):
                 raise InsufficientScope(needed)
-            context.purpose_of_use = _purpose_of_use(request)
+            context.purpose_of_use = _purpose_of_use(request, needed)
             await _require_well_formed_json(request)
             return await handler(request)
 

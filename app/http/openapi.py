@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.audit.purpose import DESCRIPTION as PURPOSE_DESCRIPTION
+from app.audit.purpose import HEADER as PURPOSE_HEADER
+from app.audit.purpose import PurposeOfUse
 from app.schemas.problem import OAuthErrorBody, Problem
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -34,9 +37,11 @@ def install_openapi(app: FastAPI) -> None:
             "scheme": "basic",
             "description": "client_secret_basic at the token endpoint: client_id and client_secret.",
         }
-        for operation in _operations(document):
+        for path, operation in _operations_by_path(document):
             _declare_request_id(operation)
             _lift_body_example(operation, schemas)
+            if path.startswith("/api/v1/"):
+                _declare_purpose_of_use(operation)
         app.openapi_schema = document
         return document
 
@@ -50,13 +55,29 @@ _REQUEST_ID = {
 }
 
 
-def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+def _operations_by_path(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [
-        operation
-        for path_item in document.get("paths", {}).values()
+        (path, operation)
+        for path, path_item in document.get("paths", {}).items()
         for method, operation in path_item.items()
         if method in _METHODS
     ]
+
+
+_PURPOSE_OF_USE = {
+    "name": PURPOSE_HEADER,
+    "in": "header",
+    "required": False,
+    "description": PURPOSE_DESCRIPTION,
+    "schema": {"type": "string", "enum": [code.value for code in PurposeOfUse]},
+}
+
+
+def _declare_purpose_of_use(operation: dict[str, Any]) -> None:
+    """Every /api/v1 operation takes Purpose-Of-Use (the guard parses it, not the route)."""
+    parameters = operation.setdefault("parameters", [])
+    if not any(parameter.get("name") == PURPOSE_HEADER for parameter in parameters):
+        parameters.append(dict(_PURPOSE_OF_USE))
 
 
 def _declare_request_id(operation: dict[str, Any]) -> None:

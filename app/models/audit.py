@@ -4,9 +4,10 @@ and the Merkle tree over the chain with its signed tree heads."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, SmallInteger, String, Uuid
+from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, LargeBinary, SmallInteger, String, Uuid
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime
@@ -53,6 +54,11 @@ class AccessLogEntry(SQLModel, table=True):
     # NULL: one request. Else the entry stands for this many identical anonymous denials
     # (app/audit/aggregation.py). Hashed only when set (app/audit/chain.py EXTENSION_FIELDS).
     repeat_count: int | None = Field(default=None, sa_column=Column(Integer))
+    # Why the rule let the caller see the record (app/security/access.py), and the consent that
+    # opened it; NULL where no child record was disclosed. Hashed when set, like repeat_count.
+    # consent_id is text (the hyphenated UUID), already in the form the hash covers.
+    access_basis: str | None = Field(default=None, sa_column=Column(String(16)))
+    consent_id: str | None = Field(default=None, sa_column=Column(String(36)))
 
 
 class AccessLogChainLink(SQLModel, table=True):
@@ -136,3 +142,21 @@ class AccessLogTreeHead(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     kid: str = Field(sa_column=Column(String(64), nullable=False))
     signature: str = Field(sa_column=Column(String(2000), nullable=False))
+
+
+class AccessLogReview(SQLModel, table=True):
+    """A documented review of the log (HSLF-FS 2016:40 4 kap 9 §): append-only, like the log."""
+
+    __tablename__ = "access_log_reviews"
+    __table_args__ = (Index("ix_access_log_reviews_created_at_id", "created_at", "id"),)
+
+    id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))
+    period_from: date = Field(sa_column=Column(Date, nullable=False))
+    period_to: date = Field(sa_column=Column(Date, nullable=False))
+    seed: str | None = Field(default=None, sa_column=Column(String(64)))
+    entries_checked: int = Field(sa_column=Column(Integer, nullable=False))
+    findings: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    reviewer: str = Field(sa_column=Column(String(200), nullable=False))
+    client_id: str = Field(sa_column=Column(String(128), nullable=False))
+    agency_id: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -6,18 +6,24 @@ import uuid
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Query, Request, Security
+from fastapi import Depends, Query, Request, Response, Security
 from sqlalchemy import Select
 
+from app.audit.extract import DESCRIPTION as EXTRACT_DESCRIPTION
+from app.audit.extract import MEDIA_TYPE as EXTRACT_MEDIA_TYPE
+from app.audit.extract import build_extract
+from app.audit.log_filters import LogFilters
+from app.audit.purpose import PurposeOfUse
 from app.audit.queries import chain, chained_entries, log
 from app.audit.sequencer import Sequencer
 from app.audit.verify import run_verification
-from app.enums import Outcome
+from app.enums import AccessBasis, Outcome
 from app.errors import NotFound
 from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.guard import current_caller
 from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
 from app.routers.responses import guarded_router, problems
+from app.routers.strict_query import reject_unknown_query
 from app.schemas.access_log import AccessLogEntryPublic, Verification
 from app.schemas.common import Page, Timestamp
 from app.security.caller import Caller
@@ -55,7 +61,12 @@ async def _page(
     return Page[AccessLogEntryPublic](items=items, next_cursor=next_cursor)
 
 
-@router.get("/access-log", operation_id="access-log-list", summary="Read the access log")
+@router.get(
+    "/access-log",
+    operation_id="access-log-list",
+    summary="Read the access log",
+    dependencies=[Depends(reject_unknown_query)],
+)
 async def read_access_log(
     request: Request,
     caller: Auditor,
@@ -68,39 +79,38 @@ async def read_access_log(
     since: Timestamp | None = Query(default=None, description="Entries at or after this time."),
     until: Timestamp | None = Query(default=None, description="Entries before this time."),
     outcome: Outcome | None = None,
+    action: Annotated[str | None, Query(max_length=64, description="The operation, e.g. `concerns-get`.")] = None,
+    resource_type: Annotated[str | None, Query(max_length=32)] = None,
+    resource_id: Annotated[str | None, Query(max_length=64)] = None,
+    access_basis: AccessBasis | None = None,
+    purpose_of_use: PurposeOfUse | None = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[AccessLogEntryPublic]:
-    """Entries in chain order (`seq`), filtered. Reading the log is itself logged."""
+    """Entries in chain order (`seq`), filtered. An unknown query parameter is 422 (a misspelt
+    filter must not return the whole log). Reading the log is itself logged."""
     context.audit("access_log", None, child_id)
     await _chain_pending(request)
-    statement = chained_entries()
-    conditions = {
-        "child_id": (log.c.child_id == child_id) if child_id else None,
-        "client_id": (log.c.client_id == client_id) if client_id else None,
-        "agency_id": (log.c.agency_id == agency_id) if agency_id else None,
-        "since": (log.c.at >= since) if since else None,
-        "until": (log.c.at < until) if until else None,
-        "outcome": (log.c.outcome == outcome.value) if outcome else None,
-    }
-    for condition in conditions.values():
-        if condition is not None:
-            statement = statement.where(condition)
-    filters: dict[str, Any] = {
-        "child_id": child_id,
-        "client_id": client_id,
-        "agency_id": agency_id,
-        "since": since,
-        "until": until,
-        "outcome": outcome,
-    }
+    filters = LogFilters(
+        child_id=child_id,
+        client_id=client_id,
+        agency_id=agency_id,
+        since=since,
+        until=until,
+        outcome=outcome.value if outcome else None,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        access_basis=access_basis.value if access_basis else None,
+        purpose_of_use=purpose_of_use.value if purpose_of_use else None,
+    )
     return await _page(
         session,
-        statement,
+        chained_entries().where(*filters.conditions()),
         kind="access-log",
         caller=caller,
         cursors=cursors,
-        filters=filters,
+        filters=filters.binding(),
         limit=limit,
         cursor=cursor,
     )
@@ -125,7 +135,14 @@ async def verify_access_log(caller: Auditor, context: ContextDep, request: Reque
     "/children/{child_id}/access-report",
     operation_id="access-log-child-report",
     summary="A child's access report (GDPR art. 15)",
-    responses=problems(404),
+    dependencies=[Depends(reject_unknown_query)],
+    responses={
+        200: {
+            "description": "The entries as a page of JSON, or with `Accept: application/jose` the signed extract.",
+            "content": {EXTRACT_MEDIA_TYPE: {"schema": {"type": "string", "description": EXTRACT_DESCRIPTION}}},
+        },
+        **problems(404),
+    },
 )
 async def child_access_report(
     request: Request,
@@ -139,11 +156,16 @@ async def child_access_report(
 ) -> Page[AccessLogEntryPublic]:
     """Every access to the child's records — reads, writes and denials — as log entries: when,
     which agency and client, what action, with what outcome (the extract the child and the
-    guardians are entitled to)."""
+    guardians are entitled to). With `Accept: application/jose`: the whole report as one compact
+    JWS the family can check offline (README: the family's extract)."""
     context.audit("access_report", None, child_id)
     if await get_child(session, child_id) is None:
         raise NotFound("There is no such child.")
     await _chain_pending(request)
+    if EXTRACT_MEDIA_TYPE in request.headers.get("accept", ""):
+        tokens: TokenService = request.app.state.tokens
+        extract = await session.run_sync(lambda sync: build_extract(sync.connection(), tokens.keys, child_id))
+        return Response(extract, media_type=EXTRACT_MEDIA_TYPE)  # type: ignore[return-value]
     statement = chained_entries().where(log.c.child_id == child_id)
     return await _page(
         session,

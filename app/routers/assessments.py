@@ -95,7 +95,7 @@ async def list_assessments(
     binding = {"child_id": child_id}
     after = created_after(cursors, cursor, "assessments", caller.client_id, binding)
     rows, last = split_page(await assessments.list_assessments(session, caller, child_id, after, limit + 1), limit)
-    context.audit_children("assessment", [assessment.child_id for assessment in rows])
+    context.audit_rows("assessment", rows)
     next_cursor = next_created_cursor(cursors, last, "assessments", caller.client_id, binding)
     return Page[AssessmentPublic](items=[_public(row) for row in rows], next_cursor=next_cursor)
 

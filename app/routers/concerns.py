@@ -117,7 +117,7 @@ async def list_concerns(
     binding = {"child_id": child_id, "status": status, "updated_since": updated_since}
     after = created_after(cursors, cursor, "concerns", caller.client_id, binding)
     rows, last = split_page(await concerns.list_concerns(session, caller, filters, after, limit + 1), limit)
-    context.audit_children("concern", [concern.child_id for concern in rows])
+    context.audit_rows("concern", rows)
     next_cursor = next_created_cursor(cursors, last, "concerns", caller.client_id, binding)
     return Page[ConcernPublic](items=await publics_of(session, caller, rows), next_cursor=next_cursor)
 

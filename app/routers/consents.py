@@ -137,7 +137,7 @@ async def list_consents(
     binding = {"child_id": child_id}
     after = created_after(cursors, cursor, "consents", caller.client_id, binding)
     rows, last = split_page(await consents.list_consents(session, caller, child_id, after, limit + 1), limit)
-    context.audit_children("consent", [consent.child_id for consent in rows])
+    context.audit_rows("consent", rows)
     next_cursor = next_created_cursor(cursors, last, "consents", caller.client_id, binding)
     views = await consents.views_of(session, rows)
     return Page[ConsentPublic](items=[_public(view) for view in views], next_cursor=next_cursor)

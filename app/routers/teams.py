@@ -112,7 +112,7 @@ async def list_teams(
     binding = {"child_id": child_id}
     after = created_after(cursors, cursor, "teams", caller.client_id, binding)
     rows, last = split_page(await teams.list_teams(session, caller, child_id, after, limit + 1), limit)
-    context.audit_children("team", [team.child_id for team in rows])
+    context.audit_rows("team", rows)
     next_cursor = next_created_cursor(cursors, last, "teams", caller.client_id, binding)
     return Page[TeamPublic](
         items=[_public(view) for view in await teams.views_of(session, rows)], next_cursor=next_cursor

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_serializer
 
 from app.audit.chain import format_at
-from app.enums import Outcome
+from app.enums import AccessBasis, Outcome
 
 
 class AccessLogEntryPublic(BaseModel):
@@ -27,17 +27,28 @@ class AccessLogEntryPublic(BaseModel):
     status_code: int
     outcome: Outcome
     jti: str | None = Field(description="The access token's id.")
-    purpose_of_use: str | None = Field(description="The caller's Purpose-Of-Use header, if sent.")
+    purpose_of_use: str | None = Field(
+        description="The caller's Purpose-Of-Use code, if sent (entries from before v1.1 may hold free text)."
+    )
     repeat_count: int | None = Field(
         default=None,
         description="Set when this entry stands for a run of identical anonymous denials (no verified "
         "caller): how many requests it counts, the last of which had this `at` and `request_id`. Null: "
         "one request. Hashed after prev_hash, only when set.",
     )
+    access_basis: AccessBasis | None = Field(
+        default=None,
+        description="Why the access rule disclosed the record: its agency's own, a consent naming it, a "
+        "report to it, an active confirmed consent, or such a consent and team membership. Null where no "
+        "child record was disclosed. Hashed after repeat_count, when set.",
+    )
+    consent_id: uuid.UUID | None = Field(
+        default=None, description="The consent that opened the record (basis `consent` or `team`). Hashed last."
+    )
     prev_hash: str
     hash: str = Field(
-        description="SHA-256 over the canonical form of the fields above and prev_hash, then repeat_count "
-        "when set (README: checking the chain yourself)."
+        description="SHA-256 over the canonical form of the fields above and prev_hash, then repeat_count, "
+        "access_basis and consent_id, trailing nulls left out (README: checking the chain yourself)."
     )
 
     @field_serializer("at")

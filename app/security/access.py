@@ -14,7 +14,8 @@ An agency sees a concern, assessment, consent, team or plan about a child when
 
 Everything else is invisible: answered 404, exactly as if it did not exist, and logged as a
 denial. The rule is a SQL expression, so a single read folds it into the record's own query
-and every list filters by it in the database, never after loading.
+and every list filters by it in the database, never after loading. `basis_for` names which of
+its clauses held (the log's `access_basis` and `consent_id`), in that same query.
 """
 
 from __future__ import annotations
@@ -22,18 +23,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, and_, bindparam, case, exists, false, null, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.enums import RecordType
+from app.enums import AccessBasis, RecordType
 from app.models.assessment import Assessment
 from app.models.base import UTCDateTime, table_of, utcnow
 from app.models.concern import Concern
 from app.models.consent import Consent, ConsentConfirmation, ConsentParty, ConsentWithdrawal
 from app.models.plan import Plan
-from app.models.team import Team
+from app.models.team import Team, TeamMember
 
 _consents = table_of(Consent)
 _parties = table_of(ConsentParty)
@@ -62,23 +63,17 @@ def consent_is_active(now: Moment) -> ColumnElement[bool]:
 AgencyRef = str | ColumnElement[str]
 
 
-def consent_links(
+def _opening_consents(
     child_id: ColumnElement[object] | object,
     agency_id: AgencyRef,
     other_agency_id: ColumnElement[object] | object,
     record_type: RecordType,
     now: Moment,
-) -> ColumnElement[bool]:
-    """An active consent for the child names both agencies, covers this kind of record, and the
-    other agency — the one whose records it would open — has confirmed it.
-
-    A confirmation exists only for a named party (its foreign key), so it stands for the other
-    agency's party too.
-    """
+) -> Select[Any]:
     caller_party = _parties.alias("caller_party")
     owner_confirmation = _confirmations.alias("owner_confirmation")
-    return exists(
-        select(1)
+    return (
+        select(_consents.c.id)
         .select_from(
             caller_party.join(owner_confirmation, owner_confirmation.c.consent_id == caller_party.c.consent_id).join(
                 _consents, _consents.c.id == caller_party.c.consent_id
@@ -92,6 +87,22 @@ def consent_links(
             consent_is_active(now),
         )
     )
+
+
+def consent_links(
+    child_id: ColumnElement[object] | object,
+    agency_id: AgencyRef,
+    other_agency_id: ColumnElement[object] | object,
+    record_type: RecordType,
+    now: Moment,
+) -> ColumnElement[bool]:
+    """An active consent for the child names both agencies, covers this kind of record, and the
+    other agency — the one whose records it would open — has confirmed it.
+
+    A confirmation exists only for a named party (its foreign key), so it stands for the other
+    agency's party too.
+    """
+    return exists(_opening_consents(child_id, agency_id, other_agency_id, record_type, now))
 
 
 def visible_to(agency_id: AgencyRef, record_type: RecordType, records: Table, now: Moment) -> ColumnElement[bool]:
@@ -177,6 +188,57 @@ _CALLER_RULES = {
 def caller_rule(resource_type: str) -> ColumnElement[bool]:
     """The rule for the caller (bound parameters `caller_agency` and `now`), prebuilt."""
     return _CALLER_RULES[resource_type]
+
+
+_members = table_of(TeamMember)
+
+
+BasisColumns = tuple[ColumnElement[Any], ColumnElement[Any]]
+
+
+def basis_for(resource_type: str, agency_id: AgencyRef, now: Moment) -> BasisColumns:
+    """(access_basis, consent_id) for the rule's clause that holds, as columns beside the record.
+
+    The same clauses as `rule_for`, in the same order, so the basis is decided where the rule is
+    and comes back with the row; NULL when none holds (the record is not disclosed). The consent
+    named is the earliest-created of those that open the record (any one justifies the read).
+    """
+    if resource_type == "consent":
+        own = _consents.c.agency_id == agency_id
+        return case((own, AccessBasis.own.value), else_=AccessBasis.named.value), null()
+    table, record_type = _RECORD_TABLES[resource_type]
+    opening = (
+        _opening_consents(table.c.child_id, agency_id, table.c.agency_id, record_type, now)
+        .order_by(_consents.c.created_at, _consents.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    own = table.c.agency_id == agency_id
+    reported_to = table.c.report_to_agency_id == agency_id if "report_to_agency_id" in table.c else false()
+    disclosed_by_consent: ColumnElement[Any] | str = AccessBasis.consent.value
+    if resource_type == "team":
+        member = exists().where(
+            _members.c.team_id == table.c.id, _members.c.agency_id == agency_id, _members.c.ended_at.is_(None)
+        )
+        disclosed_by_consent = case((member, AccessBasis.team.value), else_=AccessBasis.consent.value)
+    basis = case(
+        (own, AccessBasis.own.value),
+        (reported_to, AccessBasis.reported_to.value),
+        (opening.is_not(None), disclosed_by_consent),
+        else_=null(),
+    )
+    consent_id = case((or_(own, reported_to), null()), else_=opening)
+    return basis, consent_id
+
+
+_CALLER_BASES = {
+    resource_type: basis_for(resource_type, CALLER_AGENCY, StatementTime()) for resource_type in _CALLER_RULES
+}
+
+
+def caller_basis(resource_type: str) -> BasisColumns:
+    """`basis_for` the caller (the same bound parameters as `caller_rule`), prebuilt."""
+    return _CALLER_BASES[resource_type]
 
 
 def caller_parameters(agency_id: str) -> dict[str, object]:

@@ -28,7 +28,7 @@ from app.models.base import table_of
 from app.models.concern import Concern
 from app.models.team import Team, TeamMember
 from app.observability import ACCESS_DENIALS
-from app.security.access import caller_parameters, caller_rule, table_for
+from app.security.access import caller_basis, caller_parameters, caller_rule, table_for
 from app.security.caller import Caller
 
 M = TypeVar("M", bound=SQLModel)
@@ -39,10 +39,13 @@ def _record_with_visibility(model: type[SQLModel], resource_type: str, for_updat
     """SELECT the record and whether the caller may see it — built once, reused by every request."""
     table = table_of(model)
     visible = caller_rule(resource_type).label("visible")
+    basis, consent_id = caller_basis(resource_type)
+    # Why the caller may see it comes back with the row, for the log (access_basis, consent_id).
+    reasons = (basis.label("access_basis"), consent_id.label("consent_id"))
     by_id = table.c.id == bindparam("record_id", type_=Uuid())
     if for_update:
-        return select(model, visible).where(by_id).with_for_update(of=table)
-    return select(table, visible).where(by_id)
+        return select(model, visible, *reasons).where(by_id).with_for_update(of=table)
+    return select(table, visible, *reasons).where(by_id)
 
 
 async def fetch_visible(
@@ -66,10 +69,11 @@ async def fetch_visible(
         context.audit(resource_type, record_id)
         raise NotFound(f"There is no {resource_type} {record_id}.")
     record, is_visible = (row[0], row[1]) if for_update else (row, row.visible)
-    context.audit(resource_type, record_id, record.child_id)
     if not is_visible:
+        context.audit(resource_type, record_id, record.child_id)
         ACCESS_DENIALS.labels(resource_type).inc()
         raise NotFound(f"There is no {resource_type} {record_id}.")
+    context.audit(resource_type, record_id, record.child_id, basis=row.access_basis, consent_id=row.consent_id)
     return cast(M, record)  # for reads, a row with the model's columns (attribute access alike)
 
 
@@ -82,10 +86,12 @@ async def visible_page(
     *conditions: ColumnElement[bool],
 ) -> Sequence[Row[Any]]:
     """The caller's visible records of one kind, oldest first (`created_at`, then `id`), after a
-    cursor's position; the access rule and the filters run in the query, never after loading."""
+    cursor's position; the access rule and the filters run in the query, never after loading.
+    Each row also says why it is visible (`access_basis`, `consent_id`: context.audit_rows)."""
     table = table_for(resource_type)
+    basis, consent_id = caller_basis(resource_type)
     statement = (
-        select(table)
+        select(table, basis.label("access_basis"), consent_id.label("consent_id"))
         .where(caller_rule(resource_type), *conditions)
         .order_by(table.c.created_at, table.c.id)
         .limit(limit)

@@ -118,10 +118,10 @@ def test_purpose_of_use_holding_a_personnummer_is_refused(
     refused = client.get("/api/v1/concerns", headers={**headers, "Purpose-Of-Use": "utredning av 20150612-2389"})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["loc"] == ["header", "Purpose-Of-Use"]
-    accepted = client.get("/api/v1/concerns", headers={**headers, "Purpose-Of-Use": "samordning"})
+    accepted = client.get("/api/v1/concerns", headers={**headers, "Purpose-Of-Use": "coordination"})
     assert accepted.status_code == 200
     stored = [row.purpose_of_use for row in world.sql("SELECT purpose_of_use FROM access_log")]
-    assert "samordning" in stored
+    assert "coordination" in stored
     assert not any("2389" in (value or "") for value in stored)
     assert "2389" not in rendered(server_log)
 
