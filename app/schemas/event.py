@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.events.outbox import EventType
-from app.schemas.common import StrictInput
+from app.schemas.common import StrictInput, UniqueItems
 
 
 class EventPublic(BaseModel):
@@ -31,15 +31,11 @@ class EventPage(BaseModel):
     next_cursor: str = Field(description="Where to resume: pass as `after` (also when this page is empty).")
 
 
-def _unique(values: list[EventType]) -> list[EventType]:
-    if len(set(values)) != len(values):
-        raise ValueError("each event type may appear once")
-    return values
-
-
 class SubscriptionCreate(StrictInput):
     url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
-    event_types: Annotated[list[EventType], Field(min_length=1, max_length=10), AfterValidator(_unique)]
+    event_types: Annotated[
+        list[EventType], Field(min_length=1, max_length=10), UniqueItems("each event type may appear once")
+    ]
 
     model_config = ConfigDict(
         extra="forbid",

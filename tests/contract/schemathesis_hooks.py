@@ -1,0 +1,65 @@
+"""Schemathesis hooks for the contract runs (loaded by tests/contract/test_schemathesis.py).
+
+`schema_valid_requests_meet_only_domain_rules`: a request schemathesis generated to fit the spec
+may be refused with 422 only by a rule the spec cannot state — a record that does not exist, a
+Luhn digit, a date in the future, a cursor this API did not issue (api-contract.md). Every other
+422 means the spec is looser than the server (a repeated item, an empty object, a month 13): that
+is a failure, to be fixed in the spec or the server. Schemathesis' own positive-data-acceptance
+check therefore lets 422 through (schemathesis.toml) and this one looks at each error in it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import schemathesis
+
+# The messages of the domain rules (app/services, app/identifiers.py, app/pagination.py …).
+DOMAIN_RULES = re.compile(
+    "|".join(
+        [
+            r"there is no such child",
+            r"there is no agency",
+            r"unknown agencies",
+            r"must include the recording agency",
+            r"must name a social_services agency",
+            r"valid_until must be after valid_from",
+            r"must be after valid_from",
+            r"lies in the past",
+            r"lies in the future",
+            r"lies more than \d+ years ahead",
+            r"lies outside the range of UTC timestamps",  # an offset that moves 0001-01-01 out of range
+            r"not a cursor this list issued",
+            r"the date part is not a real calendar date",  # 20230230…
+            r"the check digit is wrong",
+            r"the organisation number's check digit is wrong",
+            r"this key was used with another request body",
+            r"must not hold a personal identity number",  # Purpose-Of-Use, X-Request-ID
+            r"only an admin client can be a platform admin",
+            r"webhook|allowlist|not allowed",  # a subscription URL outside the allowlist setting
+            r"leaf|tree|consistency|inclusion|seq|tree_size",  # a proof for entries that do not exist
+        ]
+    )
+)
+
+
+def _errors(response: Any) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except Exception:
+        return [{"loc": [], "msg": "(not JSON)"}]
+    if not isinstance(body, dict):
+        return [{"loc": [], "msg": repr(body)[:200]}]
+    return body.get("errors") or [{"loc": [], "msg": str(body.get("detail"))}]
+
+
+@schemathesis.check
+def schema_valid_requests_meet_only_domain_rules(ctx: Any, response: Any, case: Any) -> bool | None:
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    unexplained = [error for error in _errors(response) if not DOMAIN_RULES.search(str(error.get("msg", "")))]
+    if unexplained:
+        raise AssertionError(f"A schema-valid request was refused with 422 by no domain rule: {unexplained}")
+    return None
