@@ -11,18 +11,24 @@ from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from app.audit.aggregation import DenialAggregator
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
+from app.cors import cors_options
 from app.db import Database, create_api_engine
 from app.error_handlers import install_error_handlers
+from app.forwarded import ForwardedHeaders
+from app.http_conventions import HttpConventions
 from app.migrations_runner import head_revision
 from app.observability import RequestObserver, configure_logging
 from app.openapi_doc import install_openapi
 from app.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
 from app.pagination import CursorCodec
 from app.pipeline import Lifecycle, RequestPipeline
+from app.ratelimit_headers import RateLimitHeaders
 from app.routers import (
     access_log,
     agencies,
@@ -45,6 +51,8 @@ from app.security.tokens import TokenService
 from app.settings import Settings, get_settings
 
 GC_YOUNG_THRESHOLD = 20_000
+# Smaller answers gain little and cost a compression each; a page of 200 concerns is ~100 KB.
+GZIP_MINIMUM_BYTES = 1024
 
 
 def tune_garbage_collector() -> None:
@@ -142,6 +150,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled and settings.metrics_port is None:
         app.include_router(metrics.router)
     install_openapi(app)
+    # Inside the pipeline, so the access log records what was answered (a 304, a CORS preflight).
+    app.add_middleware(RateLimitHeaders)
+    app.add_middleware(HttpConventions)
+    if settings.cors_origin_list:
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origin_list))
     app.add_middleware(
         RequestPipeline,
         database=database,
@@ -156,4 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=app.routes,
         body_timeout_seconds=settings.http_body_timeout_seconds,
     )
+    # Outside it: the held response is compressed as a whole; the proxy's headers are read first.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    if settings.forwarded_allow_ips.strip():
+        app.add_middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips)
     return app

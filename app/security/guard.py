@@ -25,7 +25,7 @@ from app.context import get_context
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
 from app.identifiers import looks_like_identity_number
 from app.security.caller import Caller
-from app.security.rate_limit import RateLimiter
+from app.security.rate_limit import QUOTA_KEY, RateLimiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
 from app.security.tokens import TokenRejected, TokenService
 
@@ -157,7 +157,10 @@ class GuardedRoute(APIRoute):
             caller = authenticator.authenticate(request)
             context.caller = caller
             # The rate first: a client probing for scopes it lacks spends its allowance too.
-            authenticator.check_rate(caller)
+            try:
+                authenticator.check_rate(caller)
+            finally:  # RateLimit-* headers on the answer, the 429 included (app/ratelimit_headers.py)
+                context.extra[QUOTA_KEY] = authenticator.limiter.quota(caller.client_id)
             if not caller.has_scopes(needed):
                 raise InsufficientScope(needed)
             context.purpose_of_use = _purpose_of_use(request)
