@@ -21,8 +21,8 @@ def _integral_number(value: Any) -> Any:
 
 Rating = Annotated[
     int,
-    BeforeValidator(_integral_number),
     Field(strict=True, ge=1, le=5, description="1 = not at all well … 5 = very well."),
+    BeforeValidator(_integral_number),
 ]
 
 
@@ -33,6 +33,12 @@ def _one_of_them_given(fields: list[str], kind: dict[str, Any]) -> list[Any]:
     spec allows is accepted; `minProperties` alone would still allow `{"rating": null}`.
     """
     return [{"required": [name], "properties": {name: kind[name]}} for name in fields]
+
+
+# The branches restate the constraints: a generator that merges a branch into the object may
+# otherwise take the branch's bare type for the whole of the property (a rating of 576).
+_RATING = {"type": "integer", "minimum": 1, "maximum": 5}
+_AREA = {"$ref": "#/components/schemas/AreaAssessment"}
 
 
 class AreaAssessment(StrictInput):
@@ -46,7 +52,7 @@ class AreaAssessment(StrictInput):
             "minProperties": 1,
             "anyOf": _one_of_them_given(
                 ["rating", "strengths", "needs"],
-                {"rating": {"type": "integer"}, "strengths": {"type": "string"}, "needs": {"type": "string"}},
+                {"rating": _RATING, "strengths": {"type": "string"}, "needs": {"type": "string"}},
             ),
         },
     )
@@ -74,9 +80,7 @@ class CompassAreas(StrictInput):
         extra="forbid",
         json_schema_extra={
             "minProperties": 1,
-            "anyOf": _one_of_them_given(
-                [area.value for area in Area], {area.value: {"type": "object"} for area in Area}
-            ),
+            "anyOf": _one_of_them_given([area.value for area in Area], {area.value: _AREA for area in Area}),
         },
     )
 

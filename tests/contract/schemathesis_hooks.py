@@ -11,9 +11,11 @@ check therefore lets 422 through (schemathesis.toml) and this one looks at each 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 import schemathesis
+from jsonschema import Draft202012Validator
 
 # The messages of the domain rules (app/services, app/identifiers.py, app/pagination.py …).
 DOMAIN_RULES = re.compile(
@@ -37,7 +39,8 @@ DOMAIN_RULES = re.compile(
             r"this key was used with another request body",
             r"must not hold a personal identity number",  # Purpose-Of-Use, X-Request-ID
             r"only an admin client can be a platform admin",
-            r"webhook|allowlist|not allowed",  # a subscription URL outside the allowlist setting
+            r"webhook allowlist|SAMHANDLING_WEBHOOK_ALLOWLIST",  # a URL outside the allowlist setting
+            r"not a valid URL|the URL has no host|credentials in the URL are not allowed",
             r"leaf|tree|consistency|inclusion|seq|tree_size",  # a proof for entries that do not exist
         ]
     )
@@ -54,10 +57,35 @@ def _errors(response: Any) -> list[dict[str, Any]]:
     return body.get("errors") or [{"loc": [], "msg": str(body.get("detail"))}]
 
 
+@cache
+def _body_validator(spec_id: int, path: str, method: str) -> Draft202012Validator | None:
+    spec = _SPECS[spec_id]
+    body = spec["paths"][path][method].get("requestBody", {}).get("content", {}).get("application/json")
+    if body is None:
+        return None
+    return Draft202012Validator({**body["schema"], "components": spec["components"]})
+
+
+_SPECS: dict[int, dict[str, Any]] = {}
+
+
+def _body_fits_the_spec(case: Any) -> bool:
+    """Whether the JSON body really fits the spec: the generator may merge an `anyOf` branch into
+    an object loosely (a rating of 576 in a "positive" case), which is no mismatch of the server's."""
+    spec = case.operation.schema.raw_schema
+    _SPECS[id(spec)] = spec
+    validator = _body_validator(id(spec), case.operation.path, case.operation.method.lower())
+    if validator is None or not isinstance(case.body, dict | list):
+        return True
+    return bool(validator.is_valid(case.body))
+
+
 @schemathesis.check
 def schema_valid_requests_meet_only_domain_rules(ctx: Any, response: Any, case: Any) -> bool | None:
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    if not _body_fits_the_spec(case):
         return None
     unexplained = [error for error in _errors(response) if not DOMAIN_RULES.search(str(error.get("msg", "")))]
     if unexplained:
