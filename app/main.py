@@ -19,6 +19,7 @@ from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
 from app.cors import cors_options
 from app.db import Database, create_api_engine
+from app.docs_assets import install_docs
 from app.error_handlers import install_error_handlers
 from app.forwarded import ForwardedHeaders
 from app.http_conventions import HttpConventions
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=API_DESCRIPTION,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served with local assets: app/docs_assets.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled and settings.metrics_port is None:
         app.include_router(metrics.router)
     install_openapi(app)
+    install_docs(app)
     # Inside the pipeline, so the access log records what was answered (a 304, a CORS preflight).
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(HttpConventions)
