@@ -50,6 +50,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app.http.server import MAX_HEADER_BYTES, PROTOCOL
 
+    if args.port is not None:
+        # The worker processes read their settings afresh: the issuer follows the port (settings.py).
+        os.environ["SAMHANDLING_PORT"] = str(args.port)
+        get_settings.cache_clear()
     settings = get_settings()
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker process counts for itself; a shared folder lets /metrics sum them all.
@@ -62,11 +66,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "app.main:create_app",
         factory=True,
         host=args.host,
-        port=args.port,
+        port=settings.port,
         workers=args.workers,
         log_config=None,
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=False,  # the app honours X-Forwarded-* from trusted proxies itself (app/http/forwarded.py)
         timeout_graceful_shutdown=10,
         # Half-open and slow connections are closed: idle after a response, and before a
         # request's headers are complete (app/http/server.py); the body has its own deadline.
@@ -290,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, help="default: PORT or SAMHANDLING_PORT, else 8000")
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=cmd_serve)
 

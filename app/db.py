@@ -8,6 +8,7 @@ request pipeline commits together with its access-log entries (see app/http/pipe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,10 +50,15 @@ def sync_url(raw: str) -> URL:
 
 
 def ensure_sqlite_directory(raw: str) -> None:
-    """The embedded default lives under ./data/; the folder is made on first connect."""
+    """The embedded default lives under ./data/; the folder is made on first connect, and the file
+    0600 like the keys beside it (it holds personal identity numbers; SQLite gives its -wal and
+    -shm files the database file's mode)."""
     url = make_url(raw)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _install_sqlite_pragmas(sync_engine: Engine) -> None:

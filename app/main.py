@@ -11,6 +11,8 @@ from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from app.audit.aggregation import DenialAggregator
 from app.audit.group_commit import GroupCommitter
@@ -18,12 +20,17 @@ from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine
 from app.fhir import router as fhir
 from app.fhir.outcome import OperationOutcomes
+from app.http.conventions import HttpConventions
+from app.http.cors import cors_options
+from app.http.docs import install_docs
 from app.http.error_handlers import install_error_handlers
+from app.http.forwarded import ForwardedHeaders
 from app.http.guard import Authenticator
 from app.http.openapi import install_openapi
 from app.http.openapi_info import API_DESCRIPTION, API_TITLE, API_VERSION, OPENAPI_TAGS
 from app.http.paging import CursorCodec
 from app.http.pipeline import Lifecycle, RequestPipeline
+from app.http.ratelimit_headers import RateLimitHeaders
 from app.observability import RequestObserver, configure_logging
 from app.ops.migrations import head_revision
 from app.routers import (
@@ -53,6 +60,8 @@ from app.services.statistics import StatisticsCache
 from app.settings import Settings, get_settings
 
 GC_YOUNG_THRESHOLD = 20_000
+# Smaller answers gain little and cost a compression each; a page of 200 concerns is ~100 KB.
+GZIP_MINIMUM_BYTES = 1024
 
 
 def tune_garbage_collector() -> None:
@@ -115,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=API_DESCRIPTION,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served with local assets: app/http/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -157,6 +168,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled and settings.metrics_port is None:
         app.include_router(metrics.router)
     install_openapi(app)
+    install_docs(app)
+    # Inside the pipeline, so the access log records what was answered (a 304, a CORS preflight).
+    app.add_middleware(RateLimitHeaders)
+    app.add_middleware(HttpConventions)
+    if settings.cors_origin_list:
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origin_list))
     app.add_middleware(
         RequestPipeline,
         database=database,
@@ -171,6 +188,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=app.routes,
         body_timeout_seconds=settings.http_body_timeout_seconds,
     )
-    # Outermost, so that under /fhir also the pipeline's own refusals come as OperationOutcome.
+    # Outside the pipeline, inside compression: under /fhir the pipeline's own refusals come as
+    # OperationOutcome too, and it reads bodies before they are compressed.
     app.add_middleware(OperationOutcomes)
+    # Outside it: the held response is compressed as a whole; the proxy's headers are read first.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    if settings.forwarded_allow_ips.strip():
+        app.add_middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips)
     return app

@@ -24,7 +24,26 @@ class Settings(BaseSettings):
         default=f"sqlite:///{DEFAULT_DATA_DIR / 'samhandling.db'}",
         validation_alias=AliasChoices("DATABASE_URL", "SAMHANDLING_DATABASE_URL"),
     )
-    issuer: str = "http://localhost:8000"
+    port: int = Field(
+        default=8000,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("SAMHANDLING_PORT", "PORT"),
+        description="The port `samhandling serve` listens on (`--port` overrides it).",
+    )
+    issuer: str = Field(
+        default="",
+        description="Token `iss` and the base of the metadata URLs; default http://localhost:<port>.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For/-Proto/-Host "
+        "are trusted (uvicorn's --forwarded-allow-ips); empty = none, the connection is taken as it is.",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins (or `*`) browser-based tools may call the API from; empty = CORS off.",
+    )
     audience: str = "samhandling"
     signing_key_file: Path = DEFAULT_DATA_DIR / "signing-key.pem"
     token_ttl: int = Field(default=300, ge=30, le=MAX_TOKEN_TTL_SECONDS)
@@ -124,6 +143,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _issuer_from_port(self) -> Settings:
+        """Unset, the issuer is where `samhandling serve` listens: tokens then verify on any port."""
+        if not self.issuer:
+            self.issuer = f"http://localhost:{self.port}"
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production_defaults(self) -> Settings:
         if self.environment != "production":
             return self
@@ -140,6 +166,10 @@ class Settings(BaseSettings):
     def request_deadline_seconds(self) -> float:
         """How long a request may wait for the database in all: connect, one statement, the pool."""
         return self.db_connect_timeout + self.db_statement_timeout_ms / 1000 + self.db_pool_timeout
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def webhook_allowlist_entries(self) -> list[str]:

@@ -2,8 +2,8 @@
 
 Free text would be unreviewable (and could carry personal data into the log); codes can be
 filtered, counted and shown to the family in their extract. The header is declared on every
-`/api/v1` operation (app/openapi_doc.py) and parsed once, in the guarded route
-(app/security/guard.py), before the route runs.
+`/api/v1` operation (app/http/openapi.py) and parsed once, in the guarded route
+(app/http/guard.py), before the route runs.
 """
 
 from __future__ import annotations

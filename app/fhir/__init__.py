@@ -1,11 +1,11 @@
 """A read-only HL7 FHIR R4 view of the same records, under the same rule and log (contract v1.1).
 
 Nothing here reads the database its own way: each mapping module in `resources/` takes what the
-JSON API's services and access path return (app/records.py `fetch_visible`, the services' list
+JSON API's services and access path return (app/security/records.py `fetch_visible`, the services' list
 functions, which fold the access rule of app/security/access.py into their queries) and reshapes
 it into a FHIR resource. Routes are `GuardedRoute`s like every `/api/v1` route, and they report
 what they touched through the same `RequestContext.audit` calls as their JSON twins, so the
-pipeline (app/pipeline.py) logs a FHIR read exactly as it logs the JSON read.
+pipeline (app/http/pipeline.py) logs a FHIR read exactly as it logs the JSON read.
 
 - `registry.py`: the resource types served, one `ResourceView` per mapping module; the router
   and the CapabilityStatement are both built from it, so they cannot disagree.

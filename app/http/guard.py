@@ -24,7 +24,7 @@ from app.audit.purpose import HEADER as PURPOSE_HEADER
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
 from app.http.context import get_context
 from app.security.caller import Caller
-from app.security.rate_limit import RateLimiter
+from app.security.rate_limit import QUOTA_KEY, RateLimiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
 from app.security.tokens import TokenRejected, TokenService
 
@@ -153,7 +153,10 @@ class GuardedRoute(APIRoute):
             caller = authenticator.authenticate(request)
             context.caller = caller
             # The rate first: a client probing for scopes it lacks spends its allowance too.
-            authenticator.check_rate(caller)
+            try:
+                authenticator.check_rate(caller)
+            finally:  # RateLimit-* headers on the answer, the 429 included (app/http/ratelimit_headers.py)
+                context.extra[QUOTA_KEY] = authenticator.limiter.quota(caller.client_id)
             if not caller.has_scopes(needed):
                 raise InsufficientScope(needed)
             context.purpose_of_use = _purpose_of_use(request, needed)

@@ -32,16 +32,21 @@ def install_openapi(app: FastAPI) -> None:
             schema = model.model_json_schema(ref_template=REF_TEMPLATE)
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
-        components.setdefault("securitySchemes", {})["clientBasic"] = {
-            "type": "http",
-            "scheme": "basic",
-            "description": "client_secret_basic at the token endpoint: client_id and client_secret.",
-        }
-        for path, operation in _operations_by_path(document):
-            _declare_request_id(operation)
-            _lift_body_example(operation, schemas)
-            if path.startswith("/api/v1/"):
-                _declare_purpose_of_use(operation)
+        components["headers"] = RATE_LIMIT_HEADERS
+        document["servers"] = SERVERS
+        for path, methods in document.get("paths", {}).items():
+            for method, operation in methods.items():
+                if method not in _METHODS:
+                    continue
+                _declare_request_id(operation)
+                _lift_body_example(operation, schemas)
+                operation.setdefault("security", [])  # no token needed: say so (Redocly, generators)
+                if method == "get":
+                    _declare_conditional_get(operation)
+                if path.startswith("/api/"):
+                    _declare_rate_limit(operation)
+                if path.startswith("/api/v1/"):
+                    _declare_purpose_of_use(operation)
         app.openapi_schema = document
         return document
 
@@ -55,13 +60,49 @@ _REQUEST_ID = {
 }
 
 
-def _operations_by_path(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (path, operation)
-        for path, path_item in document.get("paths", {}).items()
-        for method, operation in path_item.items()
-        if method in _METHODS
-    ]
+# Relative: the spec is served by the API it describes, wherever that is deployed.
+SERVERS = [{"url": "/", "description": "The server this document is served from."}]
+_RATE_LIMIT_DESCRIPTIONS = {
+    "RateLimit-Limit": "Requests the client may make per minute (SAMHANDLING_RATE_LIMIT_PER_MINUTE).",
+    "RateLimit-Remaining": "Requests left of that allowance now.",
+    "RateLimit-Reset": "Seconds until the allowance is whole again.",
+    "RateLimit-Policy": "The policy: `<limit>;w=60` (a window of 60 s).",
+}
+RATE_LIMIT_HEADERS = {
+    name: {
+        "description": f"{description} IETF draft-ietf-httpapi-ratelimit-headers; absent when the limit is off.",
+        "schema": {"type": "string" if name == "RateLimit-Policy" else "integer"},
+    }
+    for name, description in _RATE_LIMIT_DESCRIPTIONS.items()
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag you hold: `304 Not Modified` without a body while the record still has it.",
+    "schema": {"type": "string", "maxLength": 1000},
+}
+
+
+def _declare_conditional_get(operation: dict[str, Any]) -> None:
+    """A GET whose 200 carries an ETag answers If-None-Match with 304 (app/http/conventions.py)."""
+    ok = operation.get("responses", {}).get("200", {})
+    if "ETag" not in ok.get("headers", {}):
+        return
+    operation.setdefault("parameters", []).append(_IF_NONE_MATCH)
+    operation["responses"]["304"] = {
+        "description": "Not modified: the record still has the ETag given in If-None-Match.",
+        "headers": {"ETag": ok["headers"]["ETag"], "X-Request-ID": _REQUEST_ID},
+    }
+
+
+def _declare_rate_limit(operation: dict[str, Any]) -> None:
+    """Answers to authenticated API requests carry the client's quota (app/http/ratelimit_headers.py)."""
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith("2") or status == "429":
+            headers = response.setdefault("headers", {})
+            for name in RATE_LIMIT_HEADERS:
+                headers.setdefault(name, {"$ref": f"#/components/headers/{name}"})
 
 
 _PURPOSE_OF_USE = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from app import __version__
+
 API_TITLE = "Samhandling API"
-API_VERSION = "1.0.0"
+API_VERSION = __version__
 
 API_DESCRIPTION = """\
 Samhandling lets the agencies around a child — preschool, school, social services, health

@@ -142,7 +142,8 @@ async def seed_demo(settings: Settings) -> tuple[list[DemoClient], bool]:
 def render(clients: list[DemoClient], created: bool, base_url: str) -> str:
     lines = [
         f"Demo sandbox for {MUNICIPALITY} kommun {'created' if created else 'already set up'}.",
-        "Credentials (kept in demo-credentials.json next to the signing key; secrets are shown only here):",
+        "Credentials (kept, 0600, in demo-credentials.json next to the signing key, and printed again on every run"
+        " of `samhandling demo` — a sandbox's; a real client's secret is shown once, at `clients add`):",
         "",
     ]
     for client in clients:

@@ -12,7 +12,7 @@ from app.http.deps import ContextDep, SessionDep
 from app.http.etag import etag_of
 from app.http.guard import current_caller
 from app.models.child import Child
-from app.routers.responses import ETAG_HEADER, guarded_router, link_to, problems, success
+from app.routers.responses import ETAG_HEADER, body_links, guarded_router, links, problems, success
 from app.schemas.child import ChildPublic, ChildRegister
 from app.security.caller import Caller
 from app.security.identifiers import PersonalIdentityNumber
@@ -34,7 +34,23 @@ def _public(child: Child) -> ChildPublic:
     responses={
         200: {
             **success("The child (whether or not it was registered before).", ETAG_HEADER),
-            **link_to("GetChild", "children-get", child_id="$response.body#/id"),
+            "links": {
+                **links(
+                    ("GetChild", "children-get", {"child_id": "$response.body#/id"}),
+                    ("Compass", "assessments-compass", {"child_id": "$response.body#/id"}),
+                    ("AccessReport", "access-log-child-report", {"child_id": "$response.body#/id"}),
+                    ("ListConcerns", "concerns-list", {"child_id": "$response.body#/id"}),
+                    ("ListConsents", "consents-list", {"child_id": "$response.body#/id"}),
+                    ("ListAssessments", "assessments-list", {"child_id": "$response.body#/id"}),
+                    ("ListTeams", "teams-list", {"child_id": "$response.body#/id"}),
+                )["links"],
+                **body_links(
+                    ("RaiseConcern", "concerns-create", {"child_id": "$response.body#/id"}),
+                    ("RecordConsent", "consents-create", {"child_id": "$response.body#/id"}),
+                    ("RecordAssessment", "assessments-create", {"child_id": "$response.body#/id"}),
+                    ("CreateTeam", "teams-create", {"child_id": "$response.body#/id"}),
+                ),
+            },
         }
     },
 )

@@ -115,7 +115,10 @@ _TOKEN_FORM = {
             }
         },
     },
-    "security": [{"clientBasic": []}, {}],
+    # No security requirement: the client authenticates *here*, by either method, and a
+    # requirement (even `[{"clientBasic": []}, {}]`) makes generators demand an authenticated
+    # client object, which then cannot use client_secret_post (issue 18).
+    "security": [],
 }
 _OAUTH_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OAuthErrorBody"}}}
 
@@ -140,8 +143,9 @@ _OAUTH_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OA
     },
 )
 async def issue_token(request: Request) -> JSONResponse:
-    """OAuth 2.0 client credentials (RFC 6749 §4.4). Authenticate with HTTP Basic
-    (`client_secret_basic`) or form fields (`client_secret_post`). `scope` may narrow the
+    """OAuth 2.0 client credentials (RFC 6749 §4.4). Authenticate the client with exactly one of
+    HTTP Basic — `Authorization: Basic base64(client_id:client_secret)` (`client_secret_basic`) —
+    or the form fields `client_id` and `client_secret` (`client_secret_post`). `scope` may narrow the
     client's scopes. After 10 failed authentications for one client_id from one source address
     within a minute, further attempts from there get 429 until the minute has passed; after 100
     for one client_id from all sources together, every attempt for it does (both are settings)."""

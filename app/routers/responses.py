@@ -121,6 +121,13 @@ def link_to(name: str, operation_id: str, **parameters: str) -> dict[str, Any]:
     return links((name, operation_id, parameters))
 
 
+def body_links(*targets: tuple[str, str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """Links that put what a response returned into the next request's body, e.g. a registered
+    child's id into a concern: a generated client or fuzzer following them creates real records
+    instead of naming random ids (the fields given are merged into the body it builds)."""
+    return {name: {"operationId": operation_id, "requestBody": body} for name, operation_id, body in targets}
+
+
 def created(description: str, *targets: Link) -> dict[str, Any]:
     """A 201 with Location and ETag headers and links to the operations that use the new record."""
     return {**success(description, LOCATION_HEADER, ETAG_HEADER), **links(*targets)}

@@ -4,20 +4,58 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.enums import Area, Perspective
 from app.schemas.common import Note, StrictInput, Timestamp
 
-Rating = Annotated[int, Field(strict=True, ge=1, le=5, description="1 = not at all well … 5 = very well.")]
+
+def _integral_number(value: Any) -> Any:
+    """`2.0` is the integer 2 in JSON Schema (and so in the spec); text and booleans stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Rating = Annotated[
+    int,
+    Field(strict=True, ge=1, le=5, description="1 = not at all well … 5 = very well."),
+    BeforeValidator(_integral_number),
+]
+
+
+def _one_of_them_given(fields: list[str], kind: dict[str, Any]) -> list[Any]:
+    """`anyOf` branches saying that at least one of `fields` is present and not null.
+
+    So the spec refuses what the validators refuse (an empty or all-null object), and a body the
+    spec allows is accepted; `minProperties` alone would still allow `{"rating": null}`.
+    """
+    return [{"required": [name], "properties": {name: kind[name]}} for name in fields]
+
+
+# The branches restate the constraints: a generator that merges a branch into the object may
+# otherwise take the branch's bare type for the whole of the property (a rating of 576).
+_RATING = {"type": "integer", "minimum": 1, "maximum": 5}
+_AREA = {"$ref": "#/components/schemas/AreaAssessment"}
 
 
 class AreaAssessment(StrictInput):
     rating: Rating | None = None
     strengths: Note | None = None
     needs: Note | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "minProperties": 1,
+            "anyOf": _one_of_them_given(
+                ["rating", "strengths", "needs"],
+                {"rating": _RATING, "strengths": {"type": "string"}, "needs": {"type": "string"}},
+            ),
+        },
+    )
 
     @model_validator(mode="after")
     def _something_said(self) -> AreaAssessment:
@@ -37,6 +75,14 @@ class CompassAreas(StrictInput):
     respected: AreaAssessment | None = None
     responsible: AreaAssessment | None = None
     included: AreaAssessment | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "minProperties": 1,
+            "anyOf": _one_of_them_given([area.value for area in Area], {area.value: _AREA for area in Area}),
+        },
+    )
 
     @model_validator(mode="after")
     def _at_least_one(self) -> CompassAreas:

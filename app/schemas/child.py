@@ -11,9 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from app.schemas.common import StrictInput
 from app.security.identifiers import PersonalIdentityNumber
 
+# YYYYMMDD-NNNN with a real month and a day of 01–31, or 61–91 (samordningsnummer: day + 60). The
+# server also checks the calendar (no 30 February), that the date is not in the future and the
+# Luhn digit, which a pattern cannot say: such numbers are 422 (api-contract.md).
+PERSONNUMMER_PATTERN = r"^[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])-?[0-9]{4}$"
+
 
 class ChildRegister(StrictInput):
-    personnummer: Annotated[str, StringConstraints(pattern=r"^[0-9]{8}-?[0-9]{4}$")] = Field(
+    personnummer: Annotated[str, StringConstraints(pattern=PERSONNUMMER_PATTERN)] = Field(
         description="12 digits, YYYYMMDDNNNN, optionally with '-' before the last four; "
         "a samordningsnummer has the day + 60. The check digit must be right."
     )

@@ -6,7 +6,18 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 T = TypeVar("T")
 
@@ -49,6 +60,30 @@ def _in_utc_range(value: datetime) -> datetime:
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc_range)]
+
+
+class UniqueItems:
+    """A list whose items are distinct — refused with 422 otherwise, and `uniqueItems` in the spec,
+    so a body the spec allows is never refused for a repeated item (`Annotated[list[X], UniqueItems()]`).
+    """
+
+    def __init__(self, message: str = "each value may appear once") -> None:
+        self.message = message
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def distinct(values: list[Any]) -> list[Any]:
+            if len(set(values)) != len(values):
+                raise ValueError(self.message)
+            return values
+
+        return core_schema.no_info_after_validator_function(distinct, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["uniqueItems"] = True
+        return json_schema
 
 
 class StrictInput(BaseModel):

@@ -6,20 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.enums import Area, ConcernStatus, Decision, Urgency
 from app.schemas.agency import AgencySlug
-from app.schemas.common import Description, Reason, StrictInput, Timestamp
+from app.schemas.common import Description, Reason, StrictInput, Timestamp, UniqueItems
 
-
-def _unique(values: list[Area]) -> list[Area]:
-    if len(set(values)) != len(values):
-        raise ValueError("each area may appear once")
-    return values
-
-
-Areas = Annotated[list[Area], Field(min_length=1, max_length=8), AfterValidator(_unique)]
+Areas = Annotated[list[Area], Field(min_length=1, max_length=8), UniqueItems("each area may appear once")]
 
 
 class ConcernCreate(StrictInput):

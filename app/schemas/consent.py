@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.enums import ConsentStatus, GrantorRole, RecordType
 from app.schemas.agency import AgencySlug
-from app.schemas.common import Name, Purpose, Reason, StrictInput, Timestamp
+from app.schemas.common import Name, Purpose, Reason, StrictInput, Timestamp, UniqueItems
 
 
 class Grantor(StrictInput):
@@ -18,19 +18,13 @@ class Grantor(StrictInput):
     name: Name
 
 
-def _unique(values: list[str]) -> list[str]:
-    if len(set(values)) != len(values):
-        raise ValueError("each value may appear once")
-    return values
-
-
 class ConsentCreate(StrictInput):
     child_id: uuid.UUID
     granted_by: list[Grantor] = Field(min_length=1, max_length=10)
-    agency_ids: Annotated[list[AgencySlug], Field(min_length=2, max_length=20), AfterValidator(_unique)] = Field(
+    agency_ids: Annotated[list[AgencySlug], Field(min_length=2, max_length=20), UniqueItems()] = Field(
         description="The agencies between which secrecy is lifted; at least two, the caller's included."
     )
-    record_types: Annotated[list[RecordType], Field(min_length=1, max_length=5), AfterValidator(_unique)]
+    record_types: Annotated[list[RecordType], Field(min_length=1, max_length=5), UniqueItems()]
     purpose: Purpose
     valid_from: Timestamp | None = Field(default=None, description="Default: now.")
     valid_until: Timestamp

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+QUOTA_KEY = "rate_limit_quota"  # where a request's Quota waits in RequestContext.extra
+
 
 @dataclass(slots=True)
 class _Bucket:
@@ -49,3 +51,31 @@ class RateLimiter:
             bucket.tokens -= 1.0
             return 0
         return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+
+    def quota(self, key: str) -> Quota | None:
+        """What is left of `key`'s allowance after its last request; None when the limit is off."""
+        bucket = self._buckets.get(key)
+        if not self.enabled or bucket is None:
+            return None
+        return Quota(
+            limit=int(self.capacity),
+            remaining=int(bucket.tokens),
+            reset_seconds=math.ceil((self.capacity - bucket.tokens) / self.rate),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A client's allowance as the IETF draft's `RateLimit-*` headers state it."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int  # until the bucket is full again
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(self.reset_seconds).encode()),
+            (b"ratelimit-policy", f"{self.limit};w=60".encode()),
+        ]

@@ -63,6 +63,32 @@ def api(tmp_path_factory: pytest.TempPathFactory, signing_key_file: Path, secret
         yield live
 
 
+def test_the_generated_client_gets_tokens_by_both_client_authentication_methods(generated: Any, api: LiveApi) -> None:
+    from importlib import import_module
+
+    package = generated.__name__
+    models = import_module(f"{package}.models")
+    oauth_token = import_module(f"{package}.api.oauth.oauth_token")
+    credentials = api.credentials["school"]
+    grant = models.OauthTokenBodyGrantType.CLIENT_CREDENTIALS
+    plain = generated.Client(base_url=api.url)
+
+    posted = oauth_token.sync(
+        client=plain,
+        body=models.OauthTokenBody(
+            grant_type=grant, client_id=credentials.client_id, client_secret=credentials.client_secret
+        ),
+    )
+    assert isinstance(posted, models.TokenResponse), posted  # client_secret_post
+
+    basic = base64.b64encode(f"{credentials.client_id}:{credentials.client_secret}".encode()).decode()
+    with_header = generated.Client(base_url=api.url, headers={"Authorization": f"Basic {basic}"})
+    answered = oauth_token.sync(client=with_header, body=models.OauthTokenBody(grant_type=grant))
+    assert isinstance(answered, models.TokenResponse), answered  # client_secret_basic
+
+    assert oauth_token.sync_detailed(client=plain, body=models.OauthTokenBody(grant_type=grant)).status_code == 401
+
+
 def test_the_integrator_walkthrough_with_a_generated_client(generated: Any, api: LiveApi) -> None:
     from importlib import import_module
 
@@ -77,8 +103,11 @@ def test_the_integrator_walkthrough_with_a_generated_client(generated: Any, api:
 
     def token(role: str) -> str:
         credentials = api.credentials[role]
-        basic = base64.b64encode(f"{credentials.client_id}:{credentials.client_secret}".encode()).decode()
-        client = generated.AuthenticatedClient(base_url=api.url, token=basic, prefix="Basic")
+        # The token endpoint needs no authenticated client object: client_secret_basic by httpx's
+        # own Basic auth on a plain Client (client_secret_post: the next test).
+        client = generated.Client(
+            base_url=api.url, httpx_args={"auth": (credentials.client_id, credentials.client_secret)}
+        )
         body = models.OauthTokenBody(grant_type=models.OauthTokenBodyGrantType.CLIENT_CREDENTIALS)
         response = oauth_token.sync(client=client, body=body)
         assert isinstance(response, models.TokenResponse), response

@@ -20,6 +20,7 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.contract.harness import LiveApi, live_api
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 ROLES = ["school", "police", "auditor", "admin"]
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "15")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261122")
@@ -74,5 +75,6 @@ def test_schemathesis_finds_nothing(api: LiveApi, role: str, tmp_path: Path) -> 
         "--report-dir",
         str(tmp_path),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     assert result.returncode == 0, result.stdout[-15000:] + result.stderr[-3000:]

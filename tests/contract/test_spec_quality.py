@@ -121,3 +121,46 @@ def test_each_conflict_condition_has_its_own_problem_type() -> None:
     assert len(set(slugs)) == len(slugs)
     assert "conflict" not in slugs
     assert all(condition.status == 409 and condition.__doc__ for condition in conditions)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
+def test_every_operation_states_its_security_public_ones_as_none(operation: tuple[str, str, dict]) -> None:
+    _method, path, spec = operation
+    assert "security" in spec  # Redocly's security-defined: `[]` says "no token" outright
+    if not path.startswith("/api/"):
+        assert spec["security"] == [], "public operations and the token endpoint need no credentials"
+
+
+def test_the_spec_names_its_server() -> None:
+    assert SPEC["servers"] == [{"url": "/", "description": "The server this document is served from."}]
+
+
+def test_the_api_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    import app
+
+    assert SPEC["info"]["version"] == app.__version__ == version("samhandling")
+    assert f"## {app.__version__}" in (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text()
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op[0] == "get"], ids=ids)
+def test_gets_with_an_etag_document_if_none_match_and_304(operation: tuple[str, str, dict]) -> None:
+    spec = operation[2]
+    if "ETag" not in spec["responses"]["200"].get("headers", {}):
+        return
+    assert any(p["name"] == "If-None-Match" and p["in"] == "header" for p in spec["parameters"])
+    assert "304" in spec["responses"]
+
+
+def test_lists_the_server_refuses_with_duplicates_say_unique_items() -> None:
+    schemas = SPEC["components"]["schemas"]
+    for model, field in [
+        ("ConcernCreate", "areas"),
+        ("ConsentCreate", "agency_ids"),
+        ("ConsentCreate", "record_types"),
+        ("SubscriptionCreate", "event_types"),
+    ]:
+        assert schemas[model]["properties"][field]["uniqueItems"] is True, (model, field)
+    assert schemas["CompassAreas"]["minProperties"] == 1
+    assert schemas["AreaAssessment"]["minProperties"] == 1

@@ -38,6 +38,13 @@ def test_demo_seeds_a_sandbox_once_and_its_credentials_work(tmp_path: Path) -> N
         line for line in first.stdout.splitlines() if line.startswith("export ")
     ]  # idempotent: nothing new, the same credentials
     assert first.stdout.count("curl ") == 3
+    assert "shown only" not in first.stdout  # they are printed on every run and kept in a file: say so
+    assert "printed again on every run" in first.stdout
+    assert (tmp_path / "demo.db").stat().st_mode & 0o777 == 0o600  # like the keys beside it
+    assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o777 == 0o600
+    on_another_port = run({**env, "PORT": "18431"}, "demo")
+    assert "localhost:18431/oauth/token" in on_another_port.stdout  # the hints follow the port
+    assert "localhost:8000" not in on_another_port.stdout
     with running_server(
         env["DATABASE_URL"], tmp_path / "signing-key.pem", tmp_path / "server.log", workers=1
     ) as server:
