@@ -25,6 +25,8 @@ TEAM_ROLE = _LOCAL + "team-role"
 AGENCY_KIND = _LOCAL + "agency-kind"
 CONCERN_KIND = _LOCAL + "concern-kind"
 TASK_INPUT = _LOCAL + "task-input"
+PLAN_KIND = _LOCAL + "plan-kind"  # child_plan (barnets plan), sip (samordnad individuell plan)
+GOAL_PROGRESS = _LOCAL + "goal-progress"  # a review's own progress codes, beside FHIR's achievement
 PROBLEM = _LOCAL + "problem"
 CLIENT_ID = "urn:samhandling:identifier:client-id"
 REQUEST_ID = "urn:samhandling:identifier:request-id"
@@ -33,3 +35,7 @@ RECORD_ID = "urn:samhandling:identifier:record:"  # + the log's resource type
 _EXTENSION = "urn:samhandling:fhir:StructureDefinition:"
 CONFIRMED_AT = _EXTENSION + "consent-party-confirmed-at"
 WITHDRAWN_AT = _EXTENSION + "consent-withdrawn-at"
+NEXT_REVIEW_AT = _EXTENSION + "plan-next-review-at"
+
+# FHIR's own code systems where the plan's codes have a counterpart.
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"

@@ -1,14 +1,23 @@
 """The FHIR resource types this view serves — the router and the CapabilityStatement read this.
 
-The child's plan (issue 20) will add `CarePlan` and `Goal`: a mapping module each under
-`resources/` (from the plans service's results, through `fetch_visible` with record type
-`plans`) and its VIEW appended here; the log's `plan` resource type then maps to `CarePlan` in
-resources/audit_event.py (`FHIR_TYPES`). Until the plans exist they are neither routed nor listed.
+Adding a type is a mapping module under `resources/` (from the services' results, through
+`fetch_visible` and the services' lists) and its VIEW appended here; the log's resource type
+then maps to the FHIR type in resources/audit_event.py (`FHIR_TYPES`).
 """
 
 from __future__ import annotations
 
-from app.fhir.resources import audit_event, care_team, consent, organization, patient, questionnaire_response, task
+from app.fhir.resources import (
+    audit_event,
+    care_plan,
+    care_team,
+    consent,
+    goal,
+    organization,
+    patient,
+    questionnaire_response,
+    task,
+)
 from app.fhir.views import ResourceView
 
 VIEWS: tuple[ResourceView, ...] = (
@@ -17,6 +26,8 @@ VIEWS: tuple[ResourceView, ...] = (
     task.VIEW,
     consent.VIEW,
     care_team.VIEW,
+    care_plan.VIEW,
+    goal.VIEW,
     questionnaire_response.VIEW,
     audit_event.VIEW,
 )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, exists, select
+from sqlalchemy import Row, exists, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -458,3 +458,43 @@ async def list_plans(
     if status is not None:
         conditions.append(_plans.c.status == status.value)
     return await visible_page(session, caller, "plan", after, limit, *conditions)
+
+
+# -- reading goals on their own (the FHIR view's Goal) -------------------------------------------
+
+
+async def plan_id_of_goal(session: AsyncSession, goal_id: uuid.UUID) -> uuid.UUID | None:
+    """Which plan a goal belongs to — only to load that plan through the rule (`fetch_visible`);
+    the answer is never shown by itself."""
+    plan_id = (await session.execute(select(_goals.c.plan_id).where(_goals.c.id == goal_id))).scalar()
+    return None if plan_id is None else uuid.UUID(str(plan_id))
+
+
+async def list_goals(
+    session: AsyncSession,
+    caller: Caller,
+    child_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """The goals of the plans the caller may see, oldest first (`created_at`, then `id`), each
+    with its plan's `child_id`: the plans' access rule runs in the query, as for `list_plans`."""
+    statement = (
+        select(_goals, _plans.c.child_id)
+        .join(_plans, _plans.c.id == _goals.c.plan_id)
+        .where(caller_rule("plan"))
+        .order_by(_goals.c.created_at, _goals.c.id)
+        .limit(limit)
+    )
+    if child_id is not None:
+        statement = statement.where(_plans.c.child_id == child_id)
+    if after is not None:
+        statement = statement.where(tuple_(_goals.c.created_at, _goals.c.id) > tuple_(*after))
+    return (await session.execute(statement, caller_parameters(caller.agency_id))).all()
+
+
+async def visible_plans(session: AsyncSession, caller: Caller, plan_ids: set[uuid.UUID]) -> Sequence[Row[Any]]:
+    """The plans of these ids that the caller may see (through the rule, as every list)."""
+    if not plan_ids:
+        return []
+    return await visible_page(session, caller, "plan", None, len(plan_ids), _plans.c.id.in_(plan_ids))

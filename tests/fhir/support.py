@@ -35,6 +35,18 @@ REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
         "provision.type": frozenset({"deny", "permit"}),
     },
     "CareTeam": {"status": frozenset("proposed active suspended inactive entered-in-error".split())},
+    "CarePlan": {
+        "status": frozenset("draft active on-hold revoked completed entered-in-error unknown".split()),
+        "intent": frozenset("proposal plan order option".split()),
+        "activity.detail.status": frozenset(
+            "not-started scheduled in-progress on-hold completed cancelled stopped unknown entered-in-error".split()
+        ),
+    },
+    "Goal": {
+        "lifecycleStatus": frozenset(
+            "proposed planned accepted active on-hold completed cancelled entered-in-error rejected".split()
+        )
+    },
     "QuestionnaireResponse": {"status": frozenset("in-progress completed amended entered-in-error stopped".split())},
     "AuditEvent": {"action": frozenset("CRUDE"), "outcome": frozenset({"0", "4", "8", "12"})},
     "Patient": {"identifier.use": frozenset("usual official temp secondary old".split())},

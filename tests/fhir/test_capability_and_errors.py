@@ -41,9 +41,11 @@ def test_the_capability_statement_lists_exactly_the_routes(app: FastAPI, world: 
         "Task",
         "Consent",
         "CareTeam",
+        "CarePlan",
+        "Goal",
         "QuestionnaireResponse",
         "AuditEvent",
-    }  # CarePlan and Goal come with the child's plan (issue 20)
+    }
     assert rest["security"]["extension"][0]["extension"][0]["valueUri"].endswith("/oauth/token")
 
 
@@ -93,7 +95,10 @@ def test_bad_ids_and_unknown_types_are_4xx_operation_outcomes(world: World) -> N
     fhir(world.http.get("/fhir/R4/Task/bad%20id", headers=headers), 422)
     assert fhir(world.http.get("/fhir/R4/Patient?identifier=201403011016", headers=headers), 422)
     assert fhir(world.http.get("/fhir/R4/Patient", headers=headers), 422)
-    assert fhir(world.http.get("/fhir/R4/CarePlan?patient=x", headers=headers), 404)["issue"][0]["code"] == "not-found"
+    assert (
+        fhir(world.http.get("/fhir/R4/MedicationRequest?patient=x", headers=headers), 404)["issue"][0]["code"]
+        == "not-found"
+    )
     assert fhir(world.http.delete(f"/fhir/R4/Task/{uuid.uuid4()}", headers=headers), 405)
     fhir(world.http.get(f"/fhir/R4/AuditEvent/{uuid.uuid4()}", headers=world.auditor()), 422)
     fhir(world.http.get("/fhir/R4/AuditEvent/999999999", headers=world.auditor()), 404)

@@ -48,6 +48,8 @@ FHIR_TYPES = {
     "consent": "Consent",
     "team": "CareTeam",
     "assessment": "QuestionnaireResponse",
+    "plan": "CarePlan",
+    "plan_goal": "Goal",
 }
 _CREATES = ("-create", "-register", "-add-member")
 
