@@ -411,7 +411,10 @@ def test_reading_signals_is_logged_with_the_child(
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/api/v1/children/not-a-uuid/signals", 422), (f"/api/v1/children/{uuid.uuid4()}/signals", 404)],
+    [
+        ("/api/v1/children/not-a-uuid/signals", 422),
+        ("/api/v1/children/00000000-0000-4000-8000-000000000000/signals", 404),
+    ],
 )
 def test_a_bad_or_unknown_child_is_a_problem(client: TestClient, world: World, path: str, status: int) -> None:
     response = client.get(path, headers=world.headers(world.agency("school")))
