@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from app.enums import ActionStatus, PlanKind
 from app.fhir.codes import NEXT_REVIEW_AT, PLAN_KIND
 from app.fhir.paging import search_records
 from app.fhir.views import (
@@ -41,8 +42,7 @@ from app.fhir.views import (
     reference,
 )
 from app.models.plan import ACTIVE, Plan
-from app.records import fetch_visible
-from app.schemas.domain import ActionStatus, PlanKind
+from app.security.records import fetch_visible
 from app.services import plans
 from app.services.plans import PlanView
 

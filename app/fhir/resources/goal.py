@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from app.enums import GoalProgress, Perspective
 from app.errors import NotFound
 from app.fhir.codes import AREA, GOAL_ACHIEVEMENT, GOAL_PROGRESS
 from app.fhir.paging import search_records
@@ -51,8 +52,7 @@ from app.fhir.views import (
     reference,
 )
 from app.models.plan import ACTIVE, Plan
-from app.records import fetch_visible
-from app.schemas.domain import GoalProgress, Perspective
+from app.security.records import fetch_visible
 from app.services import plans
 from app.services.plans import PlanView
 
