@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhook_disable_after_seconds: float = Field(default=24 * 3600, gt=0)
+    webhook_secret_grace_seconds: float = Field(
+        default=24 * 3600,
+        ge=0,
+        description="After a secret rotation, how long the old secret still signs deliveries (beside the new).",
+    )
     webhook_subscriptions_per_client: int = Field(default=20, ge=1, description="Subscriptions one client may hold.")
     webhook_concurrency: int = Field(
         default=16, ge=1, le=256, description="Subscriptions one worker delivers to at once."

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,8 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import Database
 from app.events.allowlist import url_problem
 from app.events.feed import SUBSCRIPTION_IS_BEHIND, FeedItem, read_feed
-from app.events.secret_box import unseal
-from app.events.signing import sign
+from app.events.rotation import signing_secrets
+from app.events.signing import sign_all
 from app.models.agency import Client
 from app.models.base import table_of, utcnow
 from app.models.event import Delivery, Subscription
@@ -77,8 +78,16 @@ def backoff_seconds(failures: int, base: float) -> float:
 
 
 class Deliverer:
-    def __init__(self, database: Database, settings: Settings, worker_id: str, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        worker_id: str,
+        http: httpx.AsyncClient,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.database = database
+        self.clock = clock  # which secrets are valid (a rotation's grace period) is judged by it
         self.settings = settings
         self.worker_id = worker_id
         self.http = http
@@ -150,14 +159,16 @@ class Deliverer:
         next_attempt = utcnow()
         async with self.database.read_session() as session:
             items = await read_feed(session, subscription.agency_id, position, BATCH)
-        secret = unseal(self.settings.secrets_key_file, subscription.secret_ciphertext)
+        # The current secret, and the previous one while its grace period lasts: each delivery
+        # carries a signature per secret. A rotation during this batch applies from the next claim.
+        secrets = signing_secrets(subscription, self.settings.secrets_key_file, self.clock())
         for item in items:
             if self.stopping:
                 break
             if item.event.type not in types:
                 position = item.position
                 continue
-            delivered = await self._attempt(subscription, item, secret, position)
+            delivered = await self._attempt(subscription, item, secrets, position)
             if delivered is None:  # the lease was lost: another worker owns it now
                 return
             if not delivered:
@@ -169,10 +180,10 @@ class Deliverer:
         await self._release(subscription, position, next_attempt)
 
     async def _attempt(
-        self, subscription: Subscription, item: FeedItem, secret: str, position: tuple[int, int]
+        self, subscription: Subscription, item: FeedItem, secrets: list[str], position: tuple[int, int]
     ) -> bool | None:
         started = time.perf_counter()
-        status_code, error = await self._post(subscription.url, item, secret)
+        status_code, error = await self._post(subscription.url, item, secrets)
         delivered = error is None
         now = utcnow()
         if not delivered:
@@ -236,7 +247,7 @@ class Deliverer:
             and owner.revoked_at is None
         )
 
-    async def _post(self, url: str, item: FeedItem, secret: str) -> tuple[int | None, str | None]:
+    async def _post(self, url: str, item: FeedItem, secrets: list[str]) -> tuple[int | None, str | None]:
         problem = url_problem(url, self.settings.webhook_allowlist_entries)
         if problem:
             return None, f"not delivered: {problem}"
@@ -248,7 +259,7 @@ class Deliverer:
             "user-agent": "Samhandling-Webhooks/1",
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, message_id, timestamp, body),
+            "webhook-signature": sign_all(secrets, message_id, timestamp, body),
         }
         timeout = self.settings.webhook_timeout_seconds
         try:

@@ -19,3 +19,9 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix(PREFIX))
     content = f"{message_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def sign_all(secrets: list[str], message_id: str, timestamp: int, body: bytes) -> str:
+    """One `v1,` signature per secret, space-separated (Standard Webhooks): during a rotation's
+    grace period a receiver holding either the old or the new secret can verify."""
+    return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets)

@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from app.audit.purpose import DESCRIPTION as PURPOSE_DESCRIPTION
 from app.audit.purpose import HEADER as PURPOSE_HEADER
 from app.audit.purpose import PurposeOfUse
+from app.http.openapi_webhooks import add_webhooks
 from app.schemas.problem import OAuthErrorBody, Problem
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -34,6 +35,7 @@ def install_openapi(app: FastAPI) -> None:
             schemas[model.__name__] = schema
         components["headers"] = RATE_LIMIT_HEADERS
         document["servers"] = SERVERS
+        add_webhooks(document, schemas)
         for path, methods in document.get("paths", {}).items():
             for method, operation in methods.items():
                 if method not in _METHODS:

@@ -68,6 +68,9 @@ class Subscription(SQLModel, table=True):
     url: str = Field(sa_column=Column(String(2000), nullable=False))
     event_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
     secret_ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    # After a rotation: the secret before it (sealed too), also signing deliveries until it expires.
+    previous_secret_ciphertext: str | None = Field(default=None, sa_column=Column(Text))
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     status: str = Field(default="active", sa_column=Column(String(16), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -32,6 +32,7 @@ from app.schemas.event import (
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionPublic,
+    SubscriptionSecretRotated,
 )
 from app.security.caller import Caller
 from app.services import subscriptions
@@ -193,6 +194,27 @@ async def unsubscribe(
     context.audit("subscription", subscription_id)
     await subscriptions.unsubscribe(session, caller, subscription_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/rotate-secret",
+    operation_id="events-rotate-secret",
+    summary="Rotate a subscription's secret",
+    responses={200: success("Rotated; the new secret is in this response only."), **problems(404)},
+)
+async def rotate_secret(
+    request: Request, subscription_id: uuid.UUID, caller: EventsManager, context: ContextDep, session: SessionDep
+) -> SubscriptionSecretRotated:
+    """A new secret for one of the calling client's subscriptions (another client's is 404),
+    shown only here. The old secret stays valid until `previous_secret_expires_at` (24 h by
+    default, SAMHANDLING_WEBHOOK_SECRET_GRACE_SECONDS): until then every delivery's
+    `webhook-signature` carries two `v1,` signatures, one per secret, so switch the receiver to
+    the new secret at any time within the grace period. Rotating again ends the older secret's
+    grace at once (only the secret before this rotation stays valid)."""
+    context.audit("subscription", subscription_id)
+    settings = request.app.state.settings
+    subscription, secret, expires = await subscriptions.rotate_secret(session, caller, subscription_id, settings)
+    return SubscriptionSecretRotated(**_subscription(subscription), secret=secret, previous_secret_expires_at=expires)
 
 
 @router.get(

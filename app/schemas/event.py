@@ -69,6 +69,12 @@ class SubscriptionCreated(SubscriptionPublic):
     secret: str = Field(description="`whsec_` + base64; verifies `webhook-signature`. Shown only here.")
 
 
+class SubscriptionSecretRotated(SubscriptionCreated):
+    previous_secret_expires_at: datetime = Field(
+        description="Until then deliveries are signed with the old secret too (a second `v1,` signature)."
+    )
+
+
 class DeliveryPublic(BaseModel):
     event_id: uuid.UUID = Field(description="Also the `webhook-id` header of the delivery.")
     event_type: EventType

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFound, SubscriptionLimitReached, unprocessable
 from app.events.allowlist import url_problem
 from app.events.feed import SUBSCRIPTION_IS_BEHIND
+from app.events.rotation import rotate
 from app.events.secret_box import seal
 from app.events.signing import new_webhook_secret
 from app.models.agency import Client
@@ -117,6 +119,16 @@ async def unsubscribe(session: AsyncSession, caller: Caller, subscription_id: uu
     subscription.deleted_at = utcnow()
     subscription.status = "deleted"
     await session.flush()
+
+
+async def rotate_secret(
+    session: AsyncSession, caller: Caller, subscription_id: uuid.UUID, settings: Settings
+) -> tuple[Subscription, str, datetime]:
+    """A new secret for the caller's own subscription (shown once) and when the old one stops signing."""
+    subscription = await own_subscription(session, caller, subscription_id)
+    secret, expires = rotate(subscription, settings.secrets_key_file, settings.webhook_secret_grace_seconds, utcnow())
+    await session.flush()
+    return subscription, secret, expires
 
 
 async def deliveries_of(

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+
+from app.enums import EventType
+from tests.events import conftest as webhook_fixtures
+from tests.events.conftest import Receiver, WorkerProcess
+from tests.support import Domain, World
 
 SPEC = json.loads((Path(__file__).resolve().parents[2] / "openapi" / "openapi.json").read_text())
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -164,3 +172,48 @@ def test_lists_the_server_refuses_with_duplicates_say_unique_items() -> None:
         assert schemas[model]["properties"][field]["uniqueItems"] is True, (model, field)
     assert schemas["CompassAreas"]["minProperties"] == 1
     assert schemas["AreaAssessment"]["minProperties"] == 1
+
+
+# A real receiver and real workers (tests/events), for a payload as it is delivered.
+receiver = webhook_fixtures.receiver
+workers = webhook_fixtures.workers
+
+
+def _webhook_payload_schema(event_type: str) -> dict[str, Any]:
+    body = SPEC["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    return {**body, "components": SPEC["components"]}  # so that its `#/components/...` refs resolve
+
+
+def test_every_event_type_is_a_webhook_with_the_standard_webhooks_headers() -> None:
+    assert set(SPEC["webhooks"]) == {event_type.value for event_type in EventType}
+    for event_type, item in SPEC["webhooks"].items():
+        operation = item["post"]
+        headers = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "header"}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}, event_type
+        Draft202012Validator.check_schema(_webhook_payload_schema(event_type))
+
+
+def test_a_delivered_payload_matches_its_webhook_schema_and_no_other(
+    client: TestClient,
+    world: World,
+    domain: Domain,
+    receiver: Receiver,
+    workers: Callable[[], WorkerProcess],
+) -> None:
+    school, social = world.agency("school"), world.agency("social_services")
+    response = client.post(
+        "/api/v1/subscriptions",
+        json={"url": receiver.url, "event_types": ["concern.received", "consent.recorded"]},
+        headers=world.headers(social),
+    )
+    assert response.status_code == 201, response.text
+    child = domain.child(school)
+    domain.concern(school, child, report_to_agency_id=social, urgency="immediate")
+    domain.consent(school, child, [school, social])
+    workers()
+    receiver.wait_for(lambda r: {item.event["type"] for item in r.successes()} >= {"concern.received"})
+    delivered = {item.event["type"]: item.event for item in receiver.successes()}
+    for event_type, payload in delivered.items():
+        Draft202012Validator(_webhook_payload_schema(event_type)).validate(payload)
+        other = next(value for value in SPEC["webhooks"] if value != event_type)
+        assert not Draft202012Validator(_webhook_payload_schema(other)).is_valid(payload)
