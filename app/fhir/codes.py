@@ -24,6 +24,7 @@ RECORD_TYPE = _LOCAL + "record-type"
 TEAM_ROLE = _LOCAL + "team-role"
 AGENCY_KIND = _LOCAL + "agency-kind"
 CONCERN_KIND = _LOCAL + "concern-kind"
+DECISION = _LOCAL + "decision"  # social services' decision on a mandatory report (återkoppling)
 TASK_INPUT = _LOCAL + "task-input"
 PROBLEM = _LOCAL + "problem"
 CLIENT_ID = "urn:samhandling:identifier:client-id"
