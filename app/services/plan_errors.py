@@ -8,14 +8,20 @@ from app.errors import Conflict, Forbidden, Unprocessable
 
 
 class PlanAlreadyActive(Conflict):
+    """The child already has an active plan among the agencies that can see each other's plans."""
+
     slug, title = "plan-already-active", "The child already has an active plan"
 
 
 class PlanClosed(Conflict):
+    """The plan is closed: it takes no goals, actions, status changes or reviews."""
+
     slug, title = "plan-closed", "The plan is closed"
 
 
 class ActionTransitionNotAllowed(Conflict):
+    """The action's status cannot move there (done and cancelled are final)."""
+
     slug, title = "action-transition-not-allowed", "The action cannot move to that status"
 
 
