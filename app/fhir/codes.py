@@ -24,6 +24,7 @@ RECORD_TYPE = _LOCAL + "record-type"
 TEAM_ROLE = _LOCAL + "team-role"
 AGENCY_KIND = _LOCAL + "agency-kind"
 CONCERN_KIND = _LOCAL + "concern-kind"
+DECISION = _LOCAL + "decision"  # social services' decision on a mandatory report (återkoppling)
 TASK_INPUT = _LOCAL + "task-input"
 PLAN_KIND = _LOCAL + "plan-kind"  # child_plan (barnets plan), sip (samordnad individuell plan)
 GOAL_PROGRESS = _LOCAL + "goal-progress"  # a review's own progress codes, beside FHIR's achievement

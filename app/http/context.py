@@ -110,7 +110,7 @@ class RequestContext:
             if held is None or _BASIS_WEIGHT.get(row.access_basis, 0) > _BASIS_WEIGHT.get(held.access_basis, 0):
                 chosen[row.child_id] = row
         for child_id, row in chosen.items():
-            self.audit(resource_type, None, child_id, basis=row.access_basis, consent_id=row.consent_id)
+            self.audit(resource_type, None, child_id, basis=row.access_basis, consent_id=row.access_consent_id)
 
     # -- sessions, owned by the pipeline ------------------------------------------------------
     @property

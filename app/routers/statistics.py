@@ -44,7 +44,10 @@ def _public(answer: Statistics, threshold: int) -> StatisticsPublic:
             "threshold": threshold,
             "rows": [_row(row) for row in answer.rows],
             "total": _row(answer.total),
-            "unavailable": [UnavailableField(field=name, reason=reason) for name, reason in PENDING.items()],
+            "unavailable": [
+                UnavailableField(field=name, reason=reason)
+                for name, reason in {**PENDING, **answer.unavailable}.items()
+            ],
         }
     )
 
@@ -70,8 +73,10 @@ async def get_statistics(
     `suppressed`, and so are the cells that would give it back — from the total, from the
     other grouping of the same months, or from two overlapping periods (a period's count is
     published only when each of its months' is). A median over fewer children than the
-    threshold is null. Fields whose data the service does not hold yet are null and listed in
-    `unavailable`."""
+    threshold is null. A figure that could still change is not published: the decision
+    indicators of a month wait until every mandatory report received in it has its decision
+    (for the 14-day count: or its deadline marked passed); until then they are null in every
+    row that includes that month and listed in `unavailable` with the months and the reason."""
     context.audit("statistics")
     period = resolve_period(first, last, datetime.now(UTC), cache.zone)
     answer = await cache.answer(await context.connection(), period, group_by.value)

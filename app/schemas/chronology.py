@@ -16,12 +16,13 @@ class ChronologyRecordType(StrEnum):
     assessment = "assessment"
     consent = "consent"
     team = "team"
+    plan = "plan"
 
 
 class ChronologyItem(BaseModel):
     at: datetime = Field(
         description="When it happened: raised, changed, decided, assessed (`assessed_at`), recorded, confirmed, "
-        "withdrawn, expired (`valid_until`), formed, added, ended, closed."
+        "withdrawn, expired (`valid_until`), formed, added, ended, reviewed (`held_at`), closed."
     )
     kind: EventType = Field(description="What happened, named as the event type is (`concern.status_changed`, …).")
     record_type: ChronologyRecordType = Field(description="The kind of record it happened to.")
@@ -33,7 +34,8 @@ class ChronologyItem(BaseModel):
     summary: str = Field(
         max_length=500,
         description="A line made from codes only (areas, urgency, statuses, the decision, perspective and ratings, "
-        "roles, record types) — never from free text.",
+        "roles, record types, a plan's kind, a goal's area and who expressed it, an action's statuses, whether a "
+        "review was on time) — never from free text.",
     )
 
     model_config = ConfigDict(

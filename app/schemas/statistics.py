@@ -22,17 +22,31 @@ class StatisticsRow(BaseModel):
     mandatory_reports: int | None = Field(
         description="Concerns raised as a mandatory report to social services, by the reporting agency."
     )
-    decided_within_14_days: int | None = Field(description="Not yet computed: see `unavailable`.")
-    median_days_to_decision: float | None = Field(description="Not yet computed: see `unavailable`.")
+    decided_within_14_days: int | None = Field(
+        description="Mandatory reports received in the period whose decision (feedback to the reporter) was "
+        "dated within 14 days of receipt and recorded before the deadline was marked passed, by the reported-to "
+        "agency; null (see `unavailable`) while a month of the period is not final."
+    )
+    median_days_to_decision: float | None = Field(
+        description="Median whole days from receipt to decision of the mandatory reports received in the period, "
+        "by the reported-to agency; null over fewer than the threshold, or (see `unavailable`) while a report of "
+        "the period still awaits its decision."
+    )
     children_with_open_team: int | None = Field(
         description="Children with an open team at the end of the period, by the agency of their earliest open team."
     )
-    children_with_active_plan: int | None = Field(description="Not yet computed: see `unavailable`.")
+    children_with_active_plan: int | None = Field(
+        description="Children with an active plan (child's plan or SIP) at the end of the period, by the agency of "
+        "their earliest active plan."
+    )
     median_days_concern_to_team: float | None = Field(
         description="Median whole days from a child's first concern to the child's first team, over the children "
         "whose first team was created in the period, by the team's agency; null over fewer than the threshold."
     )
-    reviews_on_time: int | None = Field(description="Not yet computed: see `unavailable`.")
+    reviews_on_time: int | None = Field(
+        description="Plan reviews recorded in the period that were held by the plan's review date at the time, by "
+        "the plan's agency."
+    )
     suppressed: list[str] = Field(
         max_length=16,
         description="The fields that are null to protect small numbers: counts below the threshold, the cells "
@@ -54,7 +68,8 @@ class StatisticsPublic(BaseModel):
     total: StatisticsRow = Field(description="The whole period over all agencies, under the same protection.")
     unavailable: list[UnavailableField] = Field(
         max_length=16,
-        description="Contract fields whose data the service does not hold yet: always null, never suppressed.",
+        description="Fields that are null because their figures are not final yet for some month of the period "
+        "(the months and the reason are given): never suppressed, published once they cannot change.",
     )
 
     model_config = ConfigDict(
@@ -74,9 +89,9 @@ class StatisticsPublic(BaseModel):
                             "decided_within_14_days": None,
                             "median_days_to_decision": None,
                             "children_with_open_team": None,
-                            "children_with_active_plan": None,
+                            "children_with_active_plan": 12,
                             "median_days_concern_to_team": 23.0,
-                            "reviews_on_time": None,
+                            "reviews_on_time": 9,
                             "suppressed": ["children_with_open_team"],
                         }
                     ],
@@ -87,16 +102,22 @@ class StatisticsPublic(BaseModel):
                         "decided_within_14_days": None,
                         "median_days_to_decision": None,
                         "children_with_open_team": 29,
-                        "children_with_active_plan": None,
+                        "children_with_active_plan": 31,
                         "median_days_concern_to_team": 19.5,
-                        "reviews_on_time": None,
+                        "reviews_on_time": 22,
                         "suppressed": [],
                     },
                     "unavailable": [
                         {
                             "field": "decided_within_14_days",
-                            "reason": "Concern decisions (feedback to the reporter) are not recorded yet.",
-                        }
+                            "reason": "2026-03: Not final yet: some mandatory reports received in the month have "
+                            "neither a decision nor a deadline marked passed (…)",
+                        },
+                        {
+                            "field": "median_days_to_decision",
+                            "reason": "2026-02, 2026-03: Not final yet: some mandatory reports received in the "
+                            "month have no decision yet (…)",
+                        },
                     ],
                 }
             ]

@@ -40,8 +40,9 @@ def _record_with_visibility(model: type[SQLModel], resource_type: str, for_updat
     table = table_of(model)
     visible = caller_rule(resource_type).label("visible")
     basis, consent_id = caller_basis(resource_type)
-    # Why the caller may see it comes back with the row, for the log (access_basis, consent_id).
-    reasons = (basis.label("access_basis"), consent_id.label("consent_id"))
+    # Why the caller may see it comes back with the row, for the log (access_basis,
+    # access_consent_id: not `consent_id`, which a record may have itself — a SIP's basis).
+    reasons = (basis.label("access_basis"), consent_id.label("access_consent_id"))
     by_id = table.c.id == bindparam("record_id", type_=Uuid())
     if for_update:
         return select(model, visible, *reasons).where(by_id).with_for_update(of=table)
@@ -73,7 +74,7 @@ async def fetch_visible(
         context.audit(resource_type, record_id, record.child_id)
         ACCESS_DENIALS.labels(resource_type).inc()
         raise NotFound(f"There is no {resource_type} {record_id}.")
-    context.audit(resource_type, record_id, record.child_id, basis=row.access_basis, consent_id=row.consent_id)
+    context.audit(resource_type, record_id, record.child_id, basis=row.access_basis, consent_id=row.access_consent_id)
     return cast(M, record)  # for reads, a row with the model's columns (attribute access alike)
 
 
@@ -87,11 +88,11 @@ async def visible_page(
 ) -> Sequence[Row[Any]]:
     """The caller's visible records of one kind, oldest first (`created_at`, then `id`), after a
     cursor's position; the access rule and the filters run in the query, never after loading.
-    Each row also says why it is visible (`access_basis`, `consent_id`: context.audit_rows)."""
+    Each row also says why it is visible (`access_basis`, `access_consent_id`: context.audit_rows)."""
     table = table_for(resource_type)
     basis, consent_id = caller_basis(resource_type)
     statement = (
-        select(table, basis.label("access_basis"), consent_id.label("consent_id"))
+        select(table, basis.label("access_basis"), consent_id.label("access_consent_id"))
         .where(caller_rule(resource_type), *conditions)
         .order_by(table.c.created_at, table.c.id)
         .limit(limit)

@@ -4,8 +4,8 @@ A source names the record type (as events and the log name it), the scope that r
 the SELECTs ("branches") that turn the *visible* records of one child into chronology items.
 Visibility is the access rule itself: each source starts from a CTE of the child's records that
 `caller_rule` lets the caller see, so an item of a record the caller may not see is never
-produced — decided in the database, never after loading. A new record type (the child's plan)
-is one more entry in `SOURCES`.
+produced — decided in the database, never after loading. A new record type is one more entry
+in `SOURCES` (the child's plan was).
 
 Every branch yields the columns of `item()`: `at`, `kind` (an event type name), `record_type`,
 `record_id`, `agency_id` (who did it), `part` (tells apart several items of one kind on one
@@ -50,6 +50,7 @@ from app.models.assessment import Assessment
 from app.models.base import UTCDateTime, table_of
 from app.models.concern import Concern
 from app.models.consent import Consent, ConsentConfirmation, ConsentWithdrawal
+from app.models.plan import Plan, PlanAction, PlanGoal, PlanReview
 from app.models.team import Team, TeamMember
 from app.security.access import StatementTime, caller_rule
 
@@ -329,6 +330,77 @@ def _team_branches(teams: CTE) -> list[Select[Any]]:
     ]
 
 
+def _plan_branches(plans: CTE) -> list[Select[Any]]:
+    """A plan's life: created, its goals and actions added, its actions' status changes, its
+    reviews, its closing. Goals, actions and reviews are the plan's own rows (visible with it);
+    only their codes are selected — a goal's or action's text, notes and views stay out."""
+    goals, actions, reviews = table_of(PlanGoal), table_of(PlanAction), table_of(PlanReview)
+    common: dict[str, Any] = {"record_type": "plan", "record_id": plans.c.id}
+    entry = json_elements(actions.c.status_history).table_valued("value").alias("action_history_entry")
+    status = json_text(entry.c.value, "status")
+    with_actions = plans.join(actions, actions.c.plan_id == plans.c.id)
+    return [
+        select(
+            *item(
+                at=plans.c.created_at,
+                kind=EventType.plan_created,
+                agency_id=plans.c.agency_id,
+                code=plans.c.kind,
+                **common,
+            )
+        ),
+        select(
+            *item(
+                at=goals.c.created_at,
+                kind=EventType.plan_goal_added,
+                agency_id=goals.c.agency_id,
+                part=cast(goals.c.id, String()),
+                code=goals.c.area,
+                code2=goals.c.expressed_by,
+                **common,
+            )
+        ).select_from(plans.join(goals, goals.c.plan_id == plans.c.id)),
+        select(
+            *item(
+                at=actions.c.created_at,
+                kind=EventType.plan_action_added,
+                agency_id=actions.c.agency_id,
+                part=cast(actions.c.id, String()),
+                code=actions.c.responsible_agency_id,
+                **common,
+            )
+        ).select_from(with_actions),
+        # The first entry is the action's adding, above. An action's statuses have no cycles, so
+        # the action and its status tell its changes apart.
+        select(
+            *item(
+                at=json_time(entry.c.value, "changed_at"),
+                kind=EventType.plan_action_status_changed,
+                agency_id=json_text(entry.c.value, "agency_id"),
+                part=cast(actions.c.id, String()).concat(" ").concat(status),
+                code=status,
+                code2=json_text(entry.c.value, "from_status"),
+                **common,
+            )
+        )
+        .select_from(with_actions.join(entry, true()))
+        .where(status != "planned"),
+        select(
+            *item(
+                at=reviews.c.held_at,
+                kind=EventType.plan_reviewed,
+                agency_id=reviews.c.agency_id,
+                part=cast(reviews.c.id, String()),
+                code=case((reviews.c.held_at <= reviews.c.was_due_at, "on_time"), else_="late"),
+                **common,
+            )
+        ).select_from(plans.join(reviews, reviews.c.plan_id == plans.c.id)),
+        select(
+            *item(at=plans.c.closed_at, kind=EventType.plan_closed, agency_id=plans.c.closed_by_agency_id, **common)
+        ).where(plans.c.closed_at.is_not(None)),
+    ]
+
+
 # -- summaries, from codes only ----------------------------------------------------------------
 def _areas(detail: Any) -> str:
     codes = {str(code) for code in detail} if isinstance(detail, list) else set()
@@ -372,6 +444,14 @@ _TEAM_SUMMARIES = {
     EventType.team_member_ended: lambda row: f"Team membership ended: {row.code} ({row.code2})",
     EventType.team_closed: lambda row: "Team closed",
 }
+_PLAN_SUMMARIES = {
+    EventType.plan_created: lambda row: "Plan created (SIP)" if row.code == "sip" else "Plan created",
+    EventType.plan_goal_added: lambda row: f"Goal added: {row.code} (expressed by {row.code2})",
+    EventType.plan_action_added: lambda row: f"Action added, responsible: {row.code}",
+    EventType.plan_action_status_changed: lambda row: f"Action status {row.code2} → {row.code}",
+    EventType.plan_reviewed: lambda row: "Plan reviewed" + (" (late)" if row.code == "late" else " (on time)"),
+    EventType.plan_closed: lambda row: "Plan closed",
+}
 
 SOURCES: tuple[ChronologySource, ...] = (
     ChronologySource("concern", "concerns:read", table_of(Concern), _concern_branches, _CONCERN_SUMMARIES),
@@ -380,4 +460,5 @@ SOURCES: tuple[ChronologySource, ...] = (
     ),
     ChronologySource("consent", "consents:read", table_of(Consent), _consent_branches, _CONSENT_SUMMARIES),
     ChronologySource("team", "teams:read", table_of(Team), _team_branches, _TEAM_SUMMARIES),
+    ChronologySource("plan", "plans:read", table_of(Plan), _plan_branches, _PLAN_SUMMARIES),
 )

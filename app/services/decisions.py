@@ -29,13 +29,13 @@ _concerns = table_of(Concern)
 
 
 class NotAMandatoryReport(Conflict):
-    """Only a mandatory report (a concern with `report_to_agency_id`) takes a decision."""
+    """Only a mandatory report (a concern with report_to_agency_id) takes a decision."""
 
     slug, title = "not-a-mandatory-report", "Not a mandatory report"
 
 
 class DecisionAlreadyRecorded(Conflict):
-    """A report is decided once; the decision is never rewritten."""
+    """The concern's decision is recorded once and never rewritten."""
 
     slug, title = "decision-already-recorded", "Decision already recorded"
 

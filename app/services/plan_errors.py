@@ -8,19 +8,19 @@ from app.errors import Conflict, Forbidden, Unprocessable
 
 
 class PlanAlreadyActive(Conflict):
-    """One active plan per child among the agencies that can see it (as for teams)."""
+    """The child already has an active plan among the agencies that can see each other's plans."""
 
     slug, title = "plan-already-active", "The child already has an active plan"
 
 
 class PlanClosed(Conflict):
-    """A closed plan takes no goals, actions, status changes or reviews."""
+    """The plan is closed: it takes no goals, actions, status changes or reviews."""
 
     slug, title = "plan-closed", "The plan is closed"
 
 
 class ActionTransitionNotAllowed(Conflict):
-    """An action moves planned → in_progress → done | cancelled; done and cancelled are final."""
+    """The action's status cannot move there (done and cancelled are final)."""
 
     slug, title = "action-transition-not-allowed", "The action cannot move to that status"
 

@@ -6,6 +6,12 @@ that has passed stays open at it — so each month's published table is computed
 for the life of the process: no invalidation is needed, and several workers, each computing
 from the same data with the same deterministic rules, publish the same numbers. An hour's grace
 after midnight lets requests that were in flight at the turn of the month commit first.
+
+Except where an indicator says its month is not final yet (concern decisions: a decision may
+come up to 14 days after the report and be dated back, app/statistics/indicators.py): such a
+month is answered with that indicator null and listed in `unavailable`; that indicator is
+counted again on the next request until it is final (its other indicators stay as cached), and
+no answer that contains such a month is cached.
 """
 
 from __future__ import annotations
@@ -13,9 +19,9 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,7 +30,7 @@ from app.enums import AgencyKind
 from app.errors import unprocessable
 from app.statistics.disclosure import Atom, Cell, protect
 from app.statistics.indicators import INDICATORS, Counts, Values
-from app.statistics.release import Kind, MonthFigures, Row, release
+from app.statistics.release import Kind, MonthFigures, Row, pending, release
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -32,7 +38,7 @@ GRACE = timedelta(hours=1)
 MAX_MONTHS = 36
 # Part of every cache key: a change to how an indicator is counted or protected must not be
 # answered from tables computed the old way (a process keeps them for its lifetime).
-DEFINITIONS_VERSION = 1
+DEFINITIONS_VERSION = 2
 KINDS: dict[str, Kind] = {indicator.name: indicator.kind for indicator in INDICATORS}
 
 
@@ -56,6 +62,7 @@ class Statistics:
     group_by: str
     rows: list[Row]
     total: Row
+    unavailable: dict[str, str] = field(default_factory=dict)  # indicator → why (months not final)
 
 
 def _add_months(month: date, count: int) -> date:
@@ -127,18 +134,41 @@ class StatisticsCache:
                 if cached is None:
                     months = await self._month_figures(connection, period.months)
                     rows, total = release(months, group_by, KINDS, self.threshold, _known_groups(group_by))
-                    cached = Statistics(period, group_by, rows, total)
+                    answer = Statistics(period, group_by, rows, total, pending(months))
+                    if answer.unavailable:
+                        return answer  # not final: computed again next time
+                    cached = answer
                     _remember(self._answers, key, cached, self._max_answers)
         self._answers.move_to_end(key)
         return cached
 
     async def _month_figures(self, connection: AsyncConnection, months: list[date]) -> list[MonthFigures]:
-        missing = [month for month in months if (month, self.threshold, DEFINITIONS_VERSION) not in self._months]
+        """The months' tables, from the cache where final. A month with an indicator not final
+        yet is computed again, and only that indicator's tables are taken from the new count:
+        the others are kept as first published, so they never change."""
+        keys = {month: (month, self.threshold, DEFINITIONS_VERSION) for month in months}
+        missing = [month for month in months if keys[month] not in self._months or self._months[keys[month]].pending]
         if missing:
             for figures in await compute_months(connection, missing, self.threshold, self.zone):
-                key = (figures.month, self.threshold, DEFINITIONS_VERSION)
-                _remember(self._months, key, figures, self._max_months)
-        return [self._months[(month, self.threshold, DEFINITIONS_VERSION)] for month in months]
+                kept = self._months.get(keys[figures.month])
+                _remember(self._months, keys[figures.month], _merge(kept, figures), self._max_months)
+        return [self._months[keys[month]] for month in months]
+
+
+def _merge(kept: MonthFigures | None, fresh: MonthFigures) -> MonthFigures:
+    if kept is None:
+        return fresh
+    waiting = set(kept.pending)
+
+    def pick(name: str, old: Any, new: Any) -> Any:
+        return new if name in waiting else old
+
+    return MonthFigures(
+        month=kept.month,
+        counts={name: pick(name, table, fresh.counts[name]) for name, table in kept.counts.items()},
+        durations={name: pick(name, table, fresh.durations[name]) for name, table in kept.durations.items()},
+        pending={name: reason for name, reason in fresh.pending.items() if name in waiting},
+    )
 
 
 def _remember(store: OrderedDict[K, V], key: K, value: V, cap: int) -> None:
@@ -160,7 +190,12 @@ async def compute_months(
     bounds = month_bounds(months, zone)
     counts: dict[str, list[dict[Cell, int | None]]] = {}
     durations: dict[str, list[dict[Cell, tuple[int, ...]]]] = {}
+    not_final: list[dict[str, str]] = [{} for _ in months]
     for indicator in INDICATORS:
+        if indicator.final is not None:
+            for index, reason in enumerate(await indicator.final(connection, bounds)):
+                if reason is not None:
+                    not_final[index][indicator.name] = reason
         per_month = await indicator.query(connection, bounds)
         if indicator.kind is Kind.median:
             values: Values = per_month  # type: ignore[assignment]
@@ -173,6 +208,7 @@ async def compute_months(
             month=month,
             counts={name: tables[index] for name, tables in counts.items()},
             durations={name: tables[index] for name, tables in durations.items()},
+            pending=not_final[index],
         )
         for index, month in enumerate(months)
     ]

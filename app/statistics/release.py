@@ -41,12 +41,25 @@ class MonthFigures:
     month: date
     counts: Mapping[str, Mapping[Cell, int | None]]
     durations: Mapping[str, Mapping[Cell, tuple[int, ...]]]
+    # Indicators whose figures for this month are not final yet, and why: none of their cells
+    # is published (not a suppression: nothing is there to protect yet), nor any period with it.
+    pending: Mapping[str, str] = field(default_factory=dict)
 
     def groups(self, dimension: str) -> set[Group]:
         found: set[Group] = set()
         for table in chain(self.counts.values(), self.durations.values()):
             found |= {group for kind, group in table if kind == dimension}
         return found
+
+
+def pending(months: Sequence[MonthFigures]) -> dict[str, str]:
+    """The indicators not final in some of the months: the months, and the (first) reason."""
+    result: dict[str, str] = {}
+    for name in dict.fromkeys(name for month in months for name in month.pending):
+        waiting = [month for month in months if name in month.pending]
+        names = ", ".join(f"{month.month:%Y-%m}" for month in waiting)
+        result[name] = f"{names}: {waiting[0].pending[name]}"
+    return result
 
 
 @dataclass
@@ -57,6 +70,8 @@ class Row:
 
 
 def _value(months: Sequence[MonthFigures], cell: Cell, name: str, kind: Kind, threshold: int) -> float | int | None:
+    if any(name in month.pending for month in months):
+        return None
     if kind is Kind.flow:
         parts = [month.counts[name].get(cell, 0) for month in months]
         return None if any(part is None for part in parts) else sum(part for part in parts if part is not None)
@@ -73,7 +88,7 @@ def row(
     for name, kind in indicators.items():
         value = _value(months, cell, name, kind, threshold)
         result.values[name] = value
-        if value is None:
+        if value is None and not any(name in month.pending for month in months):
             result.suppressed.append(name)
     return result
 

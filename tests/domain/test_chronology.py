@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.domain.plan_support import circle, move_review_date
 from tests.support import Domain, World
 
 SECRET = "Hemligt: pappan har berättat om"  # free text every test writes somewhere; never in a summary
@@ -295,3 +297,67 @@ def test_team_changes_and_an_expired_consent(
     assert [item["kind"] for item in items if item["record_id"] == expired] == ["consent.recorded", "consent.expired"]
     assert [item["at"] for item in items] == sorted(item["at"] for item in items)
     assert SECRET not in repr(items)
+
+
+# -- the child's plan ---------------------------------------------------------------------------
+def test_a_plans_life_appears_in_order_from_codes_only(client: TestClient, world: World, domain: Domain) -> None:
+    c = circle(world, domain)
+    plan = c.plan(c.school, summary=SECRET, child_views=SECRET, guardian_views=SECRET)["id"]
+    goal = c.goal(c.school, plan, text=SECRET)
+    assert goal.status_code == 201, goal.text
+    action = c.action(c.school, plan, text=SECRET, goal_id=goal.json()["id"])
+    assert action.status_code == 201, action.text
+    changed = c.patch(c.school, plan, action.json()["id"], "in_progress", c.etag(c.school, plan))
+    assert changed.status_code == 200, changed.text
+    progress = [{"goal_id": goal.json()["id"], "status": "progressing", "note": SECRET}]
+    assert c.review(c.school, plan, progress=progress, child_views=SECRET).status_code == 201
+    move_review_date(world, plan, datetime.now(UTC) - timedelta(days=1))
+    assert c.review(c.school, plan).status_code == 201
+    assert c.close(c.school, plan).status_code == 200
+
+    items = [item for item in walk(client, world.headers(c.school), c.child) if item["record_type"] == "plan"]
+    assert [(item["kind"], item["summary"]) for item in items] == [
+        ("plan.created", "Plan created"),
+        ("plan.goal_added", "Goal added: safe (expressed by child)"),
+        ("plan.action_added", f"Action added, responsible: {c.school}"),
+        ("plan.action_status_changed", "Action status planned → in_progress"),
+        ("plan.reviewed", "Plan reviewed (on time)"),
+        ("plan.reviewed", "Plan reviewed (late)"),
+        ("plan.closed", "Plan closed"),
+    ]
+    assert {item["record_id"] for item in items} == {plan}
+    assert {item["agency_id"] for item in items} == {c.school}
+    assert [item["at"] for item in items] == sorted(item["at"] for item in items)
+    assert SECRET not in repr(items)
+    assert "Klart" not in repr(items)
+
+
+def test_another_agencys_plan_appears_only_with_a_consent_that_agency_confirmed(
+    client: TestClient, world: World, domain: Domain
+) -> None:
+    c = circle(world, domain)
+    plan = c.plan(c.health, summary=SECRET)["id"]
+    assert c.goal(c.health, plan, text=SECRET).status_code == 201
+    school_view = world.headers(c.school)
+    assert [item for item in walk(client, school_view, c.child) if item["record_type"] == "plan"] == []
+    # Recorded by the school alone: the health centre, whose plan it is, has not confirmed.
+    consent = c.plans_consent(c.school, [c.school, c.health], confirmed_by=[])
+    assert [item for item in walk(client, school_view, c.child) if item["record_type"] == "plan"] == []
+    domain.confirm(c.health, consent)
+    items = [item for item in walk(client, school_view, c.child) if item["record_type"] == "plan"]
+    assert kinds(items) == ["plan.created", "plan.goal_added"]
+    assert {item["agency_id"] for item in items} == {c.health}
+    # The health centre always sees its own plan.
+    assert "plan.created" in kinds(walk(client, world.headers(c.health), c.child))
+    assert SECRET not in repr(items)
+
+
+def test_a_token_without_plans_read_gets_no_plan_items(client: TestClient, world: World, domain: Domain) -> None:
+    c = circle(world, domain)
+    c.plan(c.school)
+    domain.concern(c.school, c.child)
+    credentials = world.client(c.school)
+    no_plans = {"Authorization": f"Bearer {world.token(credentials, 'children:read concerns:read')}"}
+    assert kinds(chronology(client, no_plans, c.child)["items"]) == ["concern.received"]
+    only_plans = {"Authorization": f"Bearer {world.token(credentials, 'children:read plans:read')}"}
+    assert kinds(chronology(client, only_plans, c.child)["items"]) == ["plan.created"]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from app.fhir.codes import HSA_ID, ORGANISATION_NUMBER, PERSONNUMMER, RECORD_TYPE, SAMORDNINGSNUMMER, SCHOOL_UNIT_CODE
+from app.fhir.codes import (
+    DECISION,
+    HSA_ID,
+    ORGANISATION_NUMBER,
+    PERSONNUMMER,
+    RECORD_TYPE,
+    SAMORDNINGSNUMMER,
+    SCHOOL_UNIT_CODE,
+)
 from tests.fhir.support import Records, entries, fhir, records
 from tests.support import Domain, World, personnummer
 
@@ -40,6 +48,27 @@ def test_task_status_follows_the_concern_workflow(world: World, shared: Records)
         assert changed.status_code == 200, changed.text
         task = fhir(world.http.get(f"/fhir/R4/Task/{shared.concern['id']}", headers=headers))
         assert task["status"] == expected
+
+
+def test_the_decision_is_the_tasks_business_status_as_visible_as_in_the_json(world: World, shared: Records) -> None:
+    url = f"/fhir/R4/Task/{shared.concern['id']}"
+    assert "businessStatus" not in fhir(world.http.get(url, headers=world.headers(shared.social)))
+    decided = world.http.post(
+        f"/api/v1/concerns/{shared.concern['id']}/decision",
+        json={"decision": "investigation_opened"},
+        headers=world.headers(shared.social),
+    )
+    assert decided.status_code == 200, decided.text
+    for agency in (shared.social, shared.school):  # the deciding agency and the reporter
+        json_view = world.http.get(f"/api/v1/concerns/{shared.concern['id']}", headers=world.headers(agency)).json()
+        assert json_view["decision"]["decision"] == "investigation_opened"
+        task = fhir(world.http.get(url, headers=world.headers(agency)))
+        assert task["businessStatus"] == {"coding": [{"system": DECISION, "code": "investigation_opened"}]}
+        found = fhir(world.http.get(f"/fhir/R4/Task?patient={shared.child}", headers=world.headers(agency)))
+        [searched] = [item for item in entries(found) if item["id"] == shared.concern["id"]]
+        assert searched["businessStatus"] == task["businessStatus"]
+    # An agency that may not see the concern sees no Task at all, so no decision either.
+    fhir(world.http.get(url, headers=world.headers(shared.health)), 404)
 
 
 def test_a_consent_lists_parties_confirmations_period_and_record_types(world: World, shared: Records) -> None:

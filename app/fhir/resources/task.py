@@ -4,8 +4,10 @@ The raising agency is the `requester`; the `owner` is the social-services agency
 report (orosanmälan) goes to, else the raising agency, which handles its own concern. Areas,
 urgency and status are codes; the status history's free-text reasons are not carried: a reason
 is its writer's text (contract v1.1, "reasons stay with their writer"), and a code-only view
-cannot leak one. `businessStatus` will carry the social services' decision (investigation
-opened or not) once concerns record one; this branch has no decision to show.
+cannot leak one. `businessStatus` carries social services' decision on a mandatory report
+(återkoppling: investigation opened, not opened, already ongoing) as its code, absent until it is
+recorded — shown to whoever may see the concern, as the JSON concern's `decision` is; its reasons
+are never recorded here, so none can be shown.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from app.enums import ConcernStatus
-from app.fhir.codes import AREA, CONCERN_KIND, TASK_INPUT
+from app.fhir.codes import AREA, CONCERN_KIND, DECISION, TASK_INPUT
 from app.fhir.paging import search_records
 from app.fhir.views import (
     PATIENT,
@@ -55,11 +57,13 @@ def to_task(concern: Concern | Row[Any]) -> Resource:
     inputs = [_input("area", valueCodeableConcept=concept(AREA, area)) for area in concern.areas]
     if concern.observed_at is not None:
         inputs.append(_input("observed-at", valueDateTime=instant(concern.observed_at)))
+    decided = {} if concern.decision is None else {"businessStatus": concept(DECISION, concern.decision)}
     return {
         "resourceType": "Task",
         "id": str(concern.id),
         "meta": {"lastUpdated": instant(concern.updated_at)},
         "status": TASK_STATUS[ConcernStatus(concern.status)],
+        **decided,
         # A mandatory report obliges social services to assess it (an order); a concern kept
         # within the raising agency is its own proposal to act.
         "intent": "order" if reported else "proposal",
@@ -98,5 +102,6 @@ VIEW = ResourceView(
     search=search,
     parameters=(PATIENT, SUBJECT),
     documentation="A concern (oro) or mandatory report (orosanmälan): requester the raising agency, owner the "
-    "agency it is reported to; status requested/accepted/rejected/in-progress/completed/cancelled.",
+    "agency it is reported to; status requested/accepted/rejected/in-progress/completed/cancelled; businessStatus "
+    "the decision code (investigation_opened/not_opened/already_ongoing) once recorded.",
 )
