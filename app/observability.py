@@ -179,7 +179,7 @@ def metrics_payload() -> tuple[bytes, str]:
     """The exposition text; across all worker processes when they share a metrics folder."""
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
@@ -192,5 +192,5 @@ def serve_metrics(host: str, port: int) -> None:
     registry = REGISTRY
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
     start_http_server(port, addr=host, registry=registry)

@@ -31,7 +31,7 @@ def test_models_and_migrations_agree(settings: Settings) -> None:
 
 
 def test_upgrade_downgrade_upgrade_on_an_empty_database(
-    dialect: str, tmp_path: Path, signing_key_file: Path, request
+    dialect: str, tmp_path: Path, signing_key_file: Path, request: pytest.FixtureRequest
 ) -> None:
     if dialect == "sqlite":
         url, cleanup = f"sqlite:///{tmp_path / 'empty.db'}", None

@@ -119,7 +119,8 @@ def _replaying_receive(body: bytes, receive: Receive) -> Receive:
 
 
 def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", ())
+    for name, value in headers:
         if name == b"content-length":
             try:
                 return int(value)
@@ -129,7 +130,8 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
-    for name, value in scope.get("headers", ()):
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", ())
+    for name, value in headers:
         if name == wanted:
             return value.decode("latin-1")
     return None
