@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Query, Request, Response, Security
-from sqlalchemy import Select
+from sqlalchemy import RowMapping
 
+from app.audit import reports
 from app.audit.extract import DESCRIPTION as EXTRACT_DESCRIPTION
 from app.audit.extract import MEDIA_TYPE as EXTRACT_MEDIA_TYPE
-from app.audit.extract import build_extract
 from app.audit.log_filters import LogFilters
 from app.audit.purpose import PurposeOfUse
-from app.audit.queries import chain, chained_entries, log
 from app.audit.verify import run_verification
 from app.enums import AccessBasis, Outcome
 from app.errors import NotFound
 from app.http.deps import ContextDep, CursorsDep, KeysDep, SequencerDep, SessionDep, SettingsDep
 from app.http.guard import current_caller
-from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.http.paging import DEFAULT_LIMIT, CursorCodec, CursorParam, LimitParam, split_page
 from app.routers.responses import guarded_router, problems
 from app.routers.strict_query import reject_unknown_query
 from app.schemas.access_log import AccessLogEntryPublic, Verification
@@ -38,21 +38,18 @@ async def _chain_pending(sequencer: SequencerDep) -> None:
 
 
 async def _page(
-    session: SessionDep,
-    statement: Select[Any],
+    read: Callable[[int | None], Awaitable[list[RowMapping]]],
     *,
     kind: str,
     caller: Caller,
-    cursors: CursorsDep,
+    cursors: CursorCodec,
     filters: dict[str, Any],
     limit: int,
     cursor: str | None,
 ) -> Page[AccessLogEntryPublic]:
-    if cursor:
-        (after,) = cursors.decode(cursor, kind, caller.client_id, filters)
-        statement = statement.where(chain.c.seq > int(after))
-    rows = (await session.execute(statement.order_by(chain.c.seq).limit(limit + 1))).mappings().all()
-    page, last = split_page(list(rows), limit)
+    """One page of entries: `read(after)` fetches them (app/audit/reports.py), the cursor binds the filters."""
+    after = int(cursors.decode(cursor, kind, caller.client_id, filters)[0]) if cursor else None
+    page, last = split_page(await read(after), limit)
     next_cursor = cursors.encode(kind, caller.client_id, filters, [last["seq"]]) if last else None
     items = [AccessLogEntryPublic.model_validate(dict(row)) for row in page]
     return Page[AccessLogEntryPublic](items=items, next_cursor=next_cursor)
@@ -102,8 +99,7 @@ async def read_access_log(
         purpose_of_use=purpose_of_use.value if purpose_of_use else None,
     )
     return await _page(
-        session,
-        chained_entries().where(*filters.conditions()),
+        lambda after: reports.filtered_entries(session, filters, after=after, limit=limit),
         kind="access-log",
         caller=caller,
         cursors=cursors,
@@ -161,12 +157,10 @@ async def child_access_report(
         raise NotFound("There is no such child.")
     await _chain_pending(sequencer)
     if EXTRACT_MEDIA_TYPE in request.headers.get("accept", ""):
-        extract = await session.run_sync(lambda sync: build_extract(sync.connection(), keys, child_id))
+        extract = await reports.child_extract(session, keys, child_id)
         return Response(extract, media_type=EXTRACT_MEDIA_TYPE)  # type: ignore[return-value]
-    statement = chained_entries().where(log.c.child_id == child_id)
     return await _page(
-        session,
-        statement,
+        lambda after: reports.child_entries(session, child_id, after=after, limit=limit),
         kind="access-report",
         caller=caller,
         cursors=cursors,
