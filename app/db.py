@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app.observability import DB_POOL_IN_USE, DB_POOL_SIZE
 from app.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
@@ -102,8 +103,6 @@ def _postgres_server_settings(settings: Settings) -> dict[str, str]:
 
 
 def _count_pool_use(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
-    from app.observability import DB_POOL_IN_USE, DB_POOL_SIZE
-
     DB_POOL_SIZE.inc(settings.db_pool_size)
     event.listen(engine.sync_engine.pool, "checkout", lambda *_: DB_POOL_IN_USE.inc())
     event.listen(engine.sync_engine.pool, "checkin", lambda *_: DB_POOL_IN_USE.dec())

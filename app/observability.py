@@ -26,8 +26,6 @@ from prometheus_client import (
 )
 from starlette.types import Scope
 
-from app.http.context import RequestContext
-
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 HTTP_REQUESTS = Counter(
@@ -154,7 +152,9 @@ access_logger = logging.getLogger("samhandling.access")
 class RequestObserver:
     """Counts and logs every finished request (the pipeline calls it once per request)."""
 
-    def request_finished(self, scope: Scope, context: RequestContext, status: int, seconds: float) -> None:
+    def request_finished(
+        self, scope: Scope, request_id: str, client_id: str | None, status: int, seconds: float
+    ) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
         HTTP_REQUESTS.labels(route, method, str(status)).inc()
@@ -164,8 +164,8 @@ class RequestObserver:
                 "request",
                 extra={
                     "fields": {
-                        "request_id": context.request_id,
-                        "client_id": context.caller.client_id if context.caller else None,
+                        "request_id": request_id,
+                        "client_id": client_id,
                         "method": method,
                         "route": route,
                         "status": status,
@@ -179,7 +179,7 @@ def metrics_payload() -> tuple[bytes, str]:
     """The exposition text; across all worker processes when they share a metrics folder."""
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
@@ -192,5 +192,5 @@ def serve_metrics(host: str, port: int) -> None:
     registry = REGISTRY
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
     start_http_server(port, addr=host, registry=registry)

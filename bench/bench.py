@@ -273,7 +273,9 @@ def main() -> None:
             server.start()
             return server
 
-        def run(server: Server, label: str, kind: str, env: dict[str, str] | None = None, seconds: int | None = None):
+        def run(
+            server: Server, label: str, kind: str, env: dict[str, str] | None = None, seconds: int | None = None
+        ) -> Result:
             # The host's speed drifts during a run (other tenants), so each scenario is compared
             # with the bare baseline measured right before it, not with one at the start.
             adjacent = None
@@ -359,7 +361,9 @@ def main() -> None:
         _children, more_concerns, _ = seed_records(
             dsn, 2_000, args.large_concerns - small_concerns, 0, first_serial=len(children)
         )
-        entries_now = psycopg.connect(dsn).execute("SELECT count(*) FROM access_log").fetchone()[0]
+        counted = psycopg.connect(dsn).execute("SELECT count(*) FROM access_log").fetchone()
+        assert counted is not None
+        entries_now = counted[0]
         seconds = seed_log(dsn, max(0, args.large_log - entries_now), children)
         notes.append(f"seeded {args.large_log - entries_now:,} chained log entries in {seconds:.0f} s")
         with psycopg.connect(dsn, autocommit=True) as connection:

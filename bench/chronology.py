@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def seed(settings: Settings, child: str, school: str, social: str) -> None:
     engine.dispose()
 
 
-def timed(call, rounds: int = 15) -> float:
+def timed(call: Callable[[], object], rounds: int = 15) -> float:
     call()  # warm-up: statement caches, plans
     times = []
     for _ in range(rounds):

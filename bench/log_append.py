@@ -114,19 +114,19 @@ def chain_inline(connection: Connection, new_entry: dict[str, object]) -> None:
     )
 
 
-def process_main(url: str, mode: str, concurrency: int, seconds: float, queue: multiprocessing.Queue) -> None:
+def process_main(url: str, mode: str, concurrency: int, seconds: float, queue: multiprocessing.Queue[float]) -> None:
     queue.put(asyncio.run(drive(url, mode, concurrency, seconds)))
 
 
 def measure(url: str, mode: str, processes: int, concurrency: int, seconds: float) -> float:
-    queue: multiprocessing.Queue = multiprocessing.Queue()
+    queue: multiprocessing.Queue[float] = multiprocessing.Queue()
     workers = [
         multiprocessing.Process(target=process_main, args=(url, mode, concurrency, seconds, queue))
         for _ in range(processes)
     ]
     for worker in workers:
         worker.start()
-    total = sum(queue.get() for _ in workers)
+    total: float = sum(queue.get() for _ in workers)
     for worker in workers:
         worker.join()
     return total / seconds

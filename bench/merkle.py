@@ -90,7 +90,7 @@ def build_tree(url: str, leaves: int) -> tuple[list[bytes], float]:
             connection.executemany("INSERT INTO access_log_tree_nodes VALUES (?, ?, ?)", nodes)
             connection.execute(head.format(leaves, hashes[-1]))
     else:
-        with psycopg.connect(url) as connection, connection.cursor() as cursor:
+        with psycopg.connect(url) as postgres, postgres.cursor() as cursor:
             with cursor.copy("COPY access_log_chain (seq, entry_id, prev_hash, hash) FROM STDIN") as copy:
                 for link in links:
                     copy.write_row(link)
@@ -181,8 +181,9 @@ def chain_rate(url: str, count: int, with_tree: bool) -> float:
         with engine.execution_options(sqlite_write=True).begin() as connection:
             for offset in range(0, count, 5000):
                 connection.execute(insert(LOG), [entry() for _ in range(min(5000, count - offset))])
-        original: Callable[..., int] = sequencer.extend_tree
-        sequencer.extend_tree = original if with_tree else no_tree  # type: ignore[assignment]
+        # The sequencer calls the name it imported: patch that one (it is no re-export, hence attr-defined).
+        original: Callable[..., int] = sequencer.extend_tree  # type: ignore[attr-defined]
+        sequencer.extend_tree = original if with_tree else no_tree  # type: ignore[attr-defined,assignment]
         try:
             started, total = time.perf_counter(), 0
             while True:
@@ -193,7 +194,7 @@ def chain_rate(url: str, count: int, with_tree: bool) -> float:
                     break
             return total / (time.perf_counter() - started)
         finally:
-            sequencer.extend_tree = original  # type: ignore[assignment]
+            sequencer.extend_tree = original  # type: ignore[attr-defined]
     finally:
         engine.dispose()
 

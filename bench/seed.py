@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import psycopg
@@ -65,7 +66,18 @@ def seed_identities(settings: Settings) -> dict[str, tuple[str, str]]:
     return asyncio.run(run())
 
 
-def _copy(connection: psycopg.Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
+def _one(cursor: psycopg.Cursor[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The one row a statement returns."""
+    row = cursor.fetchone()
+    assert row is not None
+    return row
+
+
+def _text(value: str | int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _copy(connection: psycopg.Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -73,7 +85,7 @@ def _copy(connection: psycopg.Connection, table: str, columns: list[str], rows: 
 
 def seed_records(
     dsn: str, children: int, concerns: int, consents_to_withdraw: int, first_serial: int = 0
-) -> tuple[list, list, list]:
+) -> tuple[list[Any], list[Any], list[Any]]:
     """Children; concerns raised by the school; one consent per child lets social services read
     them; and extra consents (one per request of the withdraw scenario)."""
     now = datetime.now(UTC)
@@ -148,15 +160,17 @@ def seed_log(dsn: str, entries: int, children: list[uuid.UUID]) -> float:
     now = datetime.now(UTC)
     with psycopg.connect(dsn) as connection:
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK_KEY,))
-        seq, prev_hash, last_txid, last_entry = connection.execute(
-            "SELECT seq, hash, last_txid, last_entry_id FROM access_log_head WHERE id = 1 FOR UPDATE"
-        ).fetchone()
-        pending = connection.execute(
-            "SELECT count(*) FROM access_log WHERE (txid, id) > (%s, %s)", (last_txid, last_entry)
-        ).fetchone()[0]
+        seq, prev_hash, last_txid, last_entry = _one(
+            connection.execute(
+                "SELECT seq, hash, last_txid, last_entry_id FROM access_log_head WHERE id = 1 FOR UPDATE"
+            )
+        )
+        (pending,) = _one(
+            connection.execute("SELECT count(*) FROM access_log WHERE (txid, id) > (%s, %s)", (last_txid, last_entry))
+        )
         if pending:
             raise RuntimeError(f"{pending} entries are not chained yet; chain them before seeding")
-        first_id = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM access_log").fetchone()[0]
+        (first_id,) = _one(connection.execute("SELECT coalesce(max(id), 0) + 1 FROM access_log"))
         chunk = 100_000
         for offset in range(0, entries, chunk):
             log_rows, chain_rows = [], []
@@ -215,11 +229,11 @@ def grow_tree(dsn: str) -> None:
     parts = psycopg.conninfo.conninfo_to_dict(dsn)
     url = URL.create(
         "postgresql",
-        username=parts.get("user"),
-        password=parts.get("password"),
-        host=parts.get("host"),
-        port=int(parts["port"]) if parts.get("port") else None,
-        database=parts.get("dbname"),
+        username=_text(parts.get("user")),
+        password=_text(parts.get("password")),
+        host=_text(parts.get("host")),
+        port=int(str(parts["port"])) if parts.get("port") else None,
+        database=_text(parts.get("dbname")),
     )
     engine = create_sync_engine(Settings(database_url=url.render_as_string(hide_password=False)))
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from _pytest.mark import ParameterSet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg import sql
@@ -105,7 +106,7 @@ def postgres_template(postgres_available: bool, signing_key_file: Path) -> Itera
         drop_postgres_database(name)
 
 
-def _dialect_params() -> list[pytest.param]:
+def _dialect_params() -> list[ParameterSet]:
     return [pytest.param(name, id=name) for name in DIALECTS]
 
 

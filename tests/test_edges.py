@@ -8,10 +8,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from app.http.routing import is_audited
 from app.main import create_app
@@ -29,7 +30,7 @@ async def asgi_request(
 ) -> tuple[int, dict[str, str]]:
     """One request straight into the ASGI app, with the path exactly as a server would pass it."""
     pending = list(chunks)
-    messages: list[dict[str, Any]] = []
+    messages: list[Message] = []
 
     async def receive() -> dict[str, Any]:
         if pending:
@@ -38,7 +39,7 @@ async def asgi_request(
         await asyncio.sleep(3600)  # the client never sends the rest
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         messages.append(message)
 
     scope = {
@@ -74,7 +75,7 @@ def test_every_api_response_says_no_store_and_nosniff_errors_included(
         world = World(tight, client)
         school = world.agency("school")
         headers = world.headers(school)  # the first request without a token: a token request
-        responses: list[httpx.Response] = [
+        responses: list[httpx2.Response] = [
             client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("cl_x", "nope")),
             client.get("/api/v1/concerns"),
             client.get("/api/v1/concerns"),  # the fourth without a token: 429

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -11,13 +13,14 @@ from fastapi.testclient import TestClient
 PROBLEM = "application/problem+json"
 
 
-def assert_problem(response, status: int) -> dict:
+def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
     assert {"type", "title", "status", "detail", "request_id"} <= body.keys()
     assert body["status"] == status
     assert body["request_id"] == response.headers["x-request-id"]
+    assert isinstance(body, dict)
     return body
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -19,7 +20,9 @@ def test_healthz_answers_without_a_token(client: TestClient) -> None:
 
 
 def test_a_draining_process_answers_new_requests_503_and_closes_the_connection(client: TestClient) -> None:
-    client.app.state.lifecycle.draining = True  # what SIGTERM sets (app/main.py)
+    app = client.app
+    assert isinstance(app, FastAPI)
+    app.state.lifecycle.draining = True  # what SIGTERM sets (app/main.py)
     for path in ("/healthz", "/api/v1/concerns"):
         response = client.get(path)
         assert response.status_code == 503
@@ -27,7 +30,7 @@ def test_a_draining_process_answers_new_requests_503_and_closes_the_connection(c
         assert response.headers["connection"] == "close"
         assert response.headers["retry-after"] == "1"
         assert "restarting" in response.json()["detail"]
-    client.app.state.lifecycle.draining = False
+    app.state.lifecycle.draining = False
     assert client.get("/healthz").status_code == 200
 
 

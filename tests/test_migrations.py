@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,8 +31,21 @@ def test_models_and_migrations_agree(settings: Settings) -> None:
     assert differences == []
 
 
+def test_revisions_do_not_import_the_app() -> None:
+    """An applied revision must never change: what it needs is frozen inside it, not imported."""
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    importing = []
+    for path in sorted(versions.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            importing += [f"{path.name}: {name}" for name in names if name == "app" or name.startswith("app.")]
+    assert importing == []
+
+
 def test_upgrade_downgrade_upgrade_on_an_empty_database(
-    dialect: str, tmp_path: Path, signing_key_file: Path, request
+    dialect: str, tmp_path: Path, signing_key_file: Path, request: pytest.FixtureRequest
 ) -> None:
     if dialect == "sqlite":
         url, cleanup = f"sqlite:///{tmp_path / 'empty.db'}", None

@@ -73,7 +73,7 @@ def event_body(item: FeedItem) -> bytes:
 
 def backoff_seconds(failures: int, base: float) -> float:
     """base · 2^(failures−1), capped at an hour, ±20 % jitter so receivers are not hit in step."""
-    delay = min(base * 2 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS)
+    delay = min(base * 2.0 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS)
     return delay * random.uniform(0.8, 1.2)
 
 

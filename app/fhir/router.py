@@ -21,7 +21,7 @@ from app.fhir.metadata import capability_statement
 from app.fhir.registry import VIEWS
 from app.fhir.search import FHIR_JSON, negotiate, parse_search, refuse_parameters, searchset
 from app.fhir.views import FhirCall, Resource, ResourceView
-from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
+from app.http.deps import ContextDep, CursorsDep, SequencerDep, SessionDep, SettingsDep
 from app.http.guard import GuardedRoute, current_caller
 from app.security.caller import Caller
 
@@ -48,9 +48,15 @@ async def metadata(request: Request, settings: SettingsDep) -> Response:
 
 
 def _call(
-    request: Request, caller: Caller, context: ContextDep, session: SessionDep, cursors: CursorsDep, issuer: str
+    request: Request,
+    caller: Caller,
+    context: ContextDep,
+    session: SessionDep,
+    cursors: CursorsDep,
+    issuer: str,
+    sequencer: SequencerDep,
 ) -> FhirCall:
-    return FhirCall(context, caller, session, cursors, f"{issuer.rstrip('/')}{BASE_PATH}", request)
+    return FhirCall(context, caller, session, cursors, f"{issuer.rstrip('/')}{BASE_PATH}", request, sequencer)
 
 
 def add_routes(view: ResourceView) -> None:
@@ -61,11 +67,12 @@ def add_routes(view: ResourceView) -> None:
         session: SessionDep,
         cursors: CursorsDep,
         settings: SettingsDep,
+        sequencer: SequencerDep,
         request: Request,
     ) -> Response:
         negotiate(request)
         refuse_parameters(request, frozenset())
-        call = _call(request, caller, context, session, cursors, settings.issuer)
+        call = _call(request, caller, context, session, cursors, settings.issuer, sequencer)
         return fhir_response(await view.read(call, resource_id), etag=True)
 
     async def search(
@@ -74,11 +81,12 @@ def add_routes(view: ResourceView) -> None:
         session: SessionDep,
         cursors: CursorsDep,
         settings: SettingsDep,
+        sequencer: SequencerDep,
         request: Request,
     ) -> Response:
         negotiate(request)
         query = parse_search(request, view.parameters)
-        call = _call(request, caller, context, session, cursors, settings.issuer)
+        call = _call(request, caller, context, session, cursors, settings.issuer, sequencer)
         return fhir_response(searchset(call, view.type, query, await view.search(call, query)))
 
     read.__doc__ = f"Read one {view.type} (JSON twin: {view.twin})."

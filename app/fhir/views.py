@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.sequencer import Sequencer
 from app.errors import unprocessable
 from app.http.context import RequestContext
 from app.http.paging import CursorCodec
@@ -34,6 +35,7 @@ class FhirCall:
     cursors: CursorCodec
     base: str  # the absolute base of this view, from the issuer setting (never the Host header)
     request: Request
+    sequencer: Sequencer  # chains what is committed before the log is read (AuditEvent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,8 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
-    for name, value in scope.get("headers", ()):
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", ())
+    for name, value in headers:
         if name == wanted:
             return value.decode("latin-1")
     return None
@@ -191,7 +192,8 @@ class RequestPipeline:
         held.headers.append((b"x-request-id", context.request_id.encode()))
         await send({"type": "http.response.start", "status": held.status, "headers": held.headers})
         await send({"type": "http.response.body", "body": b"".join(held.body)})
-        self.observer.request_finished(scope, context, held.status, time.perf_counter() - started)
+        client_id = context.caller.client_id if context.caller else None
+        self.observer.request_finished(scope, context.request_id, client_id, held.status, time.perf_counter() - started)
 
     def _refuse_anonymous_flood(self, scope: Scope, context: RequestContext) -> _HeldResponse | None:
         """429 before anything runs when an address sends too many requests without a valid token."""

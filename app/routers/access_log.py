@@ -3,59 +3,53 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Query, Request, Response, Security
-from sqlalchemy import Select
+from sqlalchemy import RowMapping
 
+from app.audit import reports
 from app.audit.extract import DESCRIPTION as EXTRACT_DESCRIPTION
 from app.audit.extract import MEDIA_TYPE as EXTRACT_MEDIA_TYPE
-from app.audit.extract import build_extract
 from app.audit.log_filters import LogFilters
 from app.audit.purpose import PurposeOfUse
-from app.audit.queries import chain, chained_entries, log
-from app.audit.sequencer import Sequencer
 from app.audit.verify import run_verification
 from app.enums import AccessBasis, Outcome
 from app.errors import NotFound
-from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.deps import ContextDep, CursorsDep, KeysDep, SequencerDep, SessionDep, SettingsDep
 from app.http.guard import current_caller
-from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, split_page
+from app.http.paging import DEFAULT_LIMIT, CursorCodec, CursorParam, LimitParam, split_page
 from app.routers.responses import guarded_router, problems
 from app.routers.strict_query import reject_unknown_query
 from app.schemas.access_log import AccessLogEntryPublic, Verification
 from app.schemas.common import Page, Timestamp
 from app.security.caller import Caller
-from app.security.tokens import TokenService
 from app.services.children import get_child
 
 router = guarded_router("access-log")
 Auditor = Annotated[Caller, Security(current_caller, scopes=["audit:read"])]
 
 
-async def _chain_pending(request: Request) -> None:
+async def _chain_pending(sequencer: SequencerDep) -> None:
     """Entries are readable as soon as their response was sent: chain what is committed first."""
-    sequencer: Sequencer = request.app.state.sequencer
     await sequencer.catch_up()
 
 
 async def _page(
-    session: SessionDep,
-    statement: Select[Any],
+    read: Callable[[int | None], Awaitable[list[RowMapping]]],
     *,
     kind: str,
     caller: Caller,
-    cursors: CursorsDep,
+    cursors: CursorCodec,
     filters: dict[str, Any],
     limit: int,
     cursor: str | None,
 ) -> Page[AccessLogEntryPublic]:
-    if cursor:
-        (after,) = cursors.decode(cursor, kind, caller.client_id, filters)
-        statement = statement.where(chain.c.seq > int(after))
-    rows = (await session.execute(statement.order_by(chain.c.seq).limit(limit + 1))).mappings().all()
-    page, last = split_page(list(rows), limit)
+    """One page of entries: `read(after)` fetches them (app/audit/reports.py), the cursor binds the filters."""
+    after = int(cursors.decode(cursor, kind, caller.client_id, filters)[0]) if cursor else None
+    page, last = split_page(await read(after), limit)
     next_cursor = cursors.encode(kind, caller.client_id, filters, [last["seq"]]) if last else None
     items = [AccessLogEntryPublic.model_validate(dict(row)) for row in page]
     return Page[AccessLogEntryPublic](items=items, next_cursor=next_cursor)
@@ -68,11 +62,11 @@ async def _page(
     dependencies=[Depends(reject_unknown_query)],
 )
 async def read_access_log(
-    request: Request,
     caller: Auditor,
     context: ContextDep,
     session: SessionDep,
     cursors: CursorsDep,
+    sequencer: SequencerDep,
     child_id: uuid.UUID | None = None,
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     agency_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -90,7 +84,7 @@ async def read_access_log(
     """Entries in chain order (`seq`), filtered. An unknown query parameter is 422 (a misspelt
     filter must not return the whole log). Reading the log is itself logged."""
     context.audit("access_log", None, child_id)
-    await _chain_pending(request)
+    await _chain_pending(sequencer)
     filters = LogFilters(
         child_id=child_id,
         client_id=client_id,
@@ -105,8 +99,7 @@ async def read_access_log(
         purpose_of_use=purpose_of_use.value if purpose_of_use else None,
     )
     return await _page(
-        session,
-        chained_entries().where(*filters.conditions()),
+        lambda after: reports.filtered_entries(session, filters, after=after, limit=limit),
         kind="access-log",
         caller=caller,
         cursors=cursors,
@@ -121,13 +114,12 @@ async def read_access_log(
     operation_id="access-log-verify",
     summary="Verify the hash chain",
 )
-async def verify_access_log(caller: Auditor, context: ContextDep, request: Request) -> Verification:
+async def verify_access_log(caller: Auditor, context: ContextDep, settings: SettingsDep, keys: KeysDep) -> Verification:
     """Walk the whole chain and report whether it is intact, and where it first breaks. When it
     is intact, the verified head is signed with the service's key and stored as a checkpoint,
     which later verifications hold the chain to."""
     context.audit("access_log")
-    tokens: TokenService = request.app.state.tokens
-    result = await anyio.to_thread.run_sync(run_verification, request.app.state.settings, tokens.keys)
+    result = await anyio.to_thread.run_sync(run_verification, settings, keys)
     return Verification.model_validate(result.summary())
 
 
@@ -151,6 +143,8 @@ async def child_access_report(
     context: ContextDep,
     session: SessionDep,
     cursors: CursorsDep,
+    sequencer: SequencerDep,
+    keys: KeysDep,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[AccessLogEntryPublic]:
@@ -161,15 +155,12 @@ async def child_access_report(
     context.audit("access_report", None, child_id)
     if await get_child(session, child_id) is None:
         raise NotFound("There is no such child.")
-    await _chain_pending(request)
+    await _chain_pending(sequencer)
     if EXTRACT_MEDIA_TYPE in request.headers.get("accept", ""):
-        tokens: TokenService = request.app.state.tokens
-        extract = await session.run_sync(lambda sync: build_extract(sync.connection(), tokens.keys, child_id))
+        extract = await reports.child_extract(session, keys, child_id)
         return Response(extract, media_type=EXTRACT_MEDIA_TYPE)  # type: ignore[return-value]
-    statement = chained_entries().where(log.c.child_id == child_id)
     return await _page(
-        session,
-        statement,
+        lambda after: reports.child_entries(session, child_id, after=after, limit=limit),
         kind="access-report",
         caller=caller,
         cursors=cursors,

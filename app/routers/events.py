@@ -7,11 +7,11 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response, Security
+from fastapi import Query, Response, Security
 
 from app.errors import SubscriptionLimitReached
 from app.events.feed import START, FeedItem, read_feed
-from app.http.deps import ContextDep, CursorsDep, SessionDep
+from app.http.deps import ContextDep, CursorsDep, DatabaseDep, SessionDep, SettingsDep
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
 from app.http.paging import (
@@ -58,10 +58,11 @@ def _event(item: FeedItem) -> EventPublic:
 
 @router.get("/events", operation_id="events-feed", summary="The agency's event feed")
 async def event_feed(
-    request: Request,
     caller: EventsReader,
     context: ContextDep,
     cursors: CursorsDep,
+    settings: SettingsDep,
+    database: DatabaseDep,
     after: Annotated[
         str | None, Query(max_length=2000, description="A `next_cursor` from an earlier page; omit to start.")
     ] = None,
@@ -82,8 +83,7 @@ async def event_feed(
     if after:
         txid, event_pk = cursors.decode(after, "events", caller.agency_id, {})
         position = (int(txid), int(event_pk))
-    deadline = time.monotonic() + min(wait, request.app.state.settings.events_max_wait_seconds)
-    database = request.app.state.database
+    deadline = time.monotonic() + min(wait, settings.events_max_wait_seconds)
     while True:
         async with database.read_session() as session:  # a fresh connection per poll, none held while waiting
             items = await read_feed(session, caller.agency_id, position, limit)
@@ -127,11 +127,11 @@ def _subscription(subscription: Subscription) -> dict[str, Any]:
     },
 )
 async def subscribe(
-    request: Request,
     data: SubscriptionCreate,
     caller: EventsManager,
     context: ContextDep,
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     _idempotency: IdempotencyDep,
 ) -> SubscriptionCreated:
@@ -141,7 +141,7 @@ async def subscribe(
     with backoff; a subscription failing for a day is disabled, and so are all of a client's when
     it is revoked. A client holds at most 20 subscriptions (a setting; 409 beyond). It starts with
     the next event."""
-    subscription, secret = await subscriptions.subscribe(session, caller, data, request.app.state.settings)
+    subscription, secret = await subscriptions.subscribe(session, caller, data, settings)
     context.audit("subscription", subscription.id)
     response.headers["Location"] = f"/api/v1/subscriptions/{subscription.id}"
     return SubscriptionCreated(**_subscription(subscription), secret=secret)

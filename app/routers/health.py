@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy import text
 
-from app.db import Database
 from app.errors import ServiceUnavailable
+from app.http.deps import DatabaseDep, HeadRevisionDep
 
 router = APIRouter(tags=["operations"])
 
@@ -27,10 +27,8 @@ async def healthz() -> dict[str, str]:
     summary="Readiness",
     responses={503: {"description": "The database is unreachable or not migrated to the head."}},
 )
-async def readyz(request: Request) -> dict[str, str]:
+async def readyz(database: DatabaseDep, expected: HeadRevisionDep) -> dict[str, str]:
     """The database answers and its schema is at the migration head."""
-    database: Database = request.app.state.database
-    expected: str = request.app.state.head_revision
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             async with database.read_session() as session:

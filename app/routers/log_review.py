@@ -9,16 +9,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query, Request, Response, Security
+from fastapi import Depends, Query, Response, Security
 
 from app.audit.extract import head_claims, signed_current_head
 from app.audit.proofs import ProofRequestInvalid, consistency_proof, inclusion_proof
 from app.audit.review import ReviewRules, review_day
 from app.audit.reviews import get_review, list_reviews, record_review
-from app.audit.sequencer import Sequencer
 from app.audit.tree_store import TreeIncomplete
 from app.errors import NotFound, ServiceUnavailable, unprocessable
-from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
+from app.http.deps import ContextDep, CursorsDep, KeysDep, SequencerDep, SessionDep, SettingsDep
 from app.http.etag import etag_of
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
@@ -38,8 +37,6 @@ from app.schemas.log_review import (
     SignedTreeHeadPublic,
 )
 from app.security.caller import Caller
-from app.security.keys import KeyRing
-from app.security.tokens import TokenService
 
 router = guarded_router("access-log")
 T = TypeVar("T")
@@ -56,18 +53,11 @@ REVIEW_DESCRIPTION = (
 )
 
 
-async def _keys(request: Request) -> KeyRing:
-    tokens: TokenService = request.app.state.tokens
-    return tokens.keys
-
-
-async def _chain_pending(request: Request) -> None:
+async def _chain_pending(sequencer: SequencerDep) -> None:
     """What was committed before this request is chained, and in the tree, before it is read."""
-    sequencer: Sequencer = request.app.state.sequencer
     await sequencer.catch_up()
 
 
-KeysDep = Annotated[KeyRing, Depends(_keys)]
 CaughtUp = Depends(_chain_pending)
 
 

@@ -10,17 +10,15 @@ from urllib.parse import parse_qsl, unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.db import Database
 from app.errors import AppError
 from app.http.context import get_context
+from app.http.deps import DatabaseDep, KeysDep, LoginThrottleDep, TokensDep
 from app.observability import TOKEN_FAILURES, TOKENS_ISSUED
 from app.routers.responses import REQUEST_ID_HEADER, problems
 from app.schemas.oauth import AuthorizationServerMetadata, JsonWebKeySet, TokenResponse
 from app.security.caller import Caller
-from app.security.login_throttle import LoginThrottle
 from app.security.scopes import ALL_SCOPES, format_scopes
 from app.security.secrets import loggable_client_id
-from app.security.tokens import TokenService
 from app.services.clients import authenticate_client
 
 router = APIRouter(tags=["oauth"])
@@ -142,7 +140,9 @@ _OAUTH_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OA
         **problems(413, 429, 503),
     },
 )
-async def issue_token(request: Request) -> JSONResponse:
+async def issue_token(
+    request: Request, throttle: LoginThrottleDep, database: DatabaseDep, tokens: TokensDep
+) -> JSONResponse:
     """OAuth 2.0 client credentials (RFC 6749 §4.4). Authenticate the client with exactly one of
     HTTP Basic — `Authorization: Basic base64(client_id:client_secret)` (`client_secret_basic`) —
     or the form fields `client_id` and `client_secret` (`client_secret_post`). `scope` may narrow the
@@ -159,10 +159,8 @@ async def issue_token(request: Request) -> JSONResponse:
     context.claimed_client_id = loggable_client_id(client_id)
     if grant_type != "client_credentials":
         raise OAuthError(400, "unsupported_grant_type", "Only client_credentials is supported.")
-    throttle: LoginThrottle = request.app.state.login_throttle
     # Reserved before argon2 runs, so concurrent guesses count at once (login_throttle.py).
     reservation = await throttle.reserve(context.claimed_client_id, request.client.host if request.client else None)
-    database: Database = request.app.state.database
     async with database.read_session() as session:
         authenticated = await authenticate_client(session, client_id, secret)
     if authenticated is None:
@@ -170,7 +168,6 @@ async def issue_token(request: Request) -> JSONResponse:
     await throttle.release(reservation)
     client = authenticated.client
     scopes = _granted_scopes(parameters.get("scope"), authenticated.scopes)
-    tokens: TokenService = request.app.state.tokens
     issued = tokens.issue(
         client_id=client.client_id, agency_id=client.agency_id, role=client.role, scopes=format_scopes(scopes)
     )
@@ -200,10 +197,9 @@ async def issue_token(request: Request) -> JSONResponse:
     response_model=JsonWebKeySet,
     response_model_exclude_none=True,
 )
-async def jwks(request: Request) -> dict[str, Any]:
+async def jwks(keys: KeysDep) -> dict[str, Any]:
     """The public keys that verify access tokens — during a key rotation, the previous one too."""
-    tokens: TokenService = request.app.state.tokens
-    return tokens.keys.jwks()
+    return keys.jwks()
 
 
 @router.get(
@@ -213,9 +209,8 @@ async def jwks(request: Request) -> dict[str, Any]:
     response_model=AuthorizationServerMetadata,
     response_model_exclude_none=True,
 )
-async def metadata(request: Request) -> AuthorizationServerMetadata:
+async def metadata(tokens: TokensDep) -> AuthorizationServerMetadata:
     """Where to get tokens and check them: RFC 8414 metadata for OAuth client libraries."""
-    tokens: TokenService = request.app.state.tokens
     issuer = tokens.issuer.rstrip("/")
     return AuthorizationServerMetadata(
         issuer=tokens.issuer,

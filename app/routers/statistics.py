@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Security
+from fastapi import Query, Security
 
-from app.http.deps import ContextDep
+from app.http.deps import ContextDep, StatisticsCacheDep
 from app.http.guard import current_caller
 from app.routers.responses import guarded_router
 from app.schemas.statistics import GroupBy, StatisticsPublic, StatisticsRow, UnavailableField
 from app.security.caller import Caller
-from app.services.statistics import Statistics, StatisticsCache, resolve_period
+from app.services.statistics import Statistics, resolve_period
 from app.statistics.indicators import PENDING
 from app.statistics.release import Row
 
@@ -21,12 +21,7 @@ Analyst = Annotated[Caller, Security(current_caller, scopes=["statistics:read"])
 MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
-async def _cache(request: Request) -> StatisticsCache:
-    cache: StatisticsCache = request.app.state.statistics
-    return cache
-
-
-CacheDep = Annotated[StatisticsCache, Depends(_cache)]
+CacheDep = StatisticsCacheDep
 
 
 def _row(row: Row) -> StatisticsRow:

@@ -58,11 +58,12 @@ def generate_private_key_pem(algorithm: str) -> bytes:
         private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
     else:
         raise ValueError(f"unsupported signing algorithm {algorithm!r}")
-    return private.private_bytes(
+    pem: bytes = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    return pem
 
 
 def write_secret_file(path: Path, content: bytes) -> None:
@@ -166,7 +167,8 @@ class SigningKey:
 
     def sign_compact(self, payload: bytes, header: dict[str, Any]) -> str:
         """A compact JWS over raw bytes (used for signed log checkpoints)."""
-        return jws.sign(payload, self.signer, headers={**header, "kid": self.kid}, algorithm=self.algorithm)
+        signed: str = jws.sign(payload, self.signer, headers={**header, "kid": self.kid}, algorithm=self.algorithm)
+        return signed  # python-jose is untyped
 
 
 @dataclass(frozen=True)

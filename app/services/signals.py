@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Row, String, Uuid, bindparam, or_, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.enums import EventType, Role
+from app.enums import EventType, RecordType, Role
 from app.events.outbox import publish_to
 from app.models.agency import Agency
 from app.models.assessment import Assessment
@@ -41,7 +41,6 @@ from app.security.access import (
     NOW,
     AgencyRef,
     Moment,
-    RecordType,
     StatementTime,
     caller_rule,
     consent_links,

@@ -12,13 +12,53 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.audit.append_only import drop_refuse_function, install_refuse_function, refuse_changes
-from app.models.base import UTCDateTime
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Frozen here (not imported from the app) so that this revision never changes with the app.
+UTC_DATETIME = sa.DateTime(timezone=True)
+
+
+POSTGRES_REFUSE_FUNCTION = """
+CREATE FUNCTION samhandling_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% on % is refused: the table is append-only', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+
+def _install_refuse_function() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POSTGRES_REFUSE_FUNCTION)
+
+
+def _drop_refuse_function() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS samhandling_refuse_change()")
+
+
+def _refuse_changes(table: str) -> None:
+    """The triggers that make `table` append-only (UPDATE, DELETE; TRUNCATE too on PostgreSQL)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        return
+    for operation in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
+        )
+
 
 GENESIS_HASH = "0" * 64
 APPEND_ONLY_TABLES = ("access_log", "access_log_chain", "access_log_checkpoints")
@@ -26,7 +66,7 @@ APPEND_ONLY_TABLES = ("access_log", "access_log_chain", "access_log_checkpoints"
 
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
-    install_refuse_function(op)
+    _install_refuse_function()
     # The inserting transaction's id orders entries for the sequencer (0 on SQLite, whose
     # single writer commits in id order anyway).
     txid_default = sa.text("(pg_current_xact_id()::text::bigint)") if postgres else sa.text("0")
@@ -34,7 +74,7 @@ def upgrade() -> None:
         "access_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("txid", sa.BigInteger(), server_default=txid_default, nullable=False),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", UTC_DATETIME, nullable=False),
         sa.Column("request_id", sa.String(length=128), nullable=False),
         sa.Column("client_id", sa.String(length=128), nullable=True),
         sa.Column("agency_id", sa.String(length=64), nullable=True),
@@ -70,13 +110,13 @@ def upgrade() -> None:
         "access_log_checkpoints",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("kid", sa.String(length=64), nullable=False),
         sa.Column("signature", sa.String(length=2000), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_access_log_checkpoints")),
     )
     for table in APPEND_ONLY_TABLES:
-        refuse_changes(op, table)
+        _refuse_changes(table)
 
     head = op.create_table(
         "access_log_head",
@@ -99,4 +139,4 @@ def downgrade() -> None:
     op.drop_index("ix_access_log_child_id_id", table_name="access_log")
     op.drop_index("ix_access_log_txid_id", table_name="access_log")
     op.drop_table("access_log")
-    drop_refuse_function(op)
+    _drop_refuse_function()

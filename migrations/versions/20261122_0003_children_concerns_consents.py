@@ -12,13 +12,32 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.audit.append_only import refuse_changes
-from app.models.base import UTCDateTime
-
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Frozen here (not imported from the app) so that this revision never changes with the app.
+UTC_DATETIME = sa.DateTime(timezone=True)
+
+
+def _refuse_changes(table: str) -> None:
+    """The triggers that make `table` append-only (UPDATE, DELETE; TRUNCATE too on PostgreSQL)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        return
+    for operation in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
+        )
 
 
 def upgrade() -> None:
@@ -28,7 +47,7 @@ def upgrade() -> None:
         sa.Column("personnummer", sa.String(length=12), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=False),
         sa.Column("is_coordination_number", sa.Boolean(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_children")),
         sa.UniqueConstraint("personnummer", name=op.f("uq_children_personnummer")),
     )
@@ -40,12 +59,12 @@ def upgrade() -> None:
         sa.Column("areas", sa.JSON(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("urgency", sa.String(length=16), nullable=False),
-        sa.Column("observed_at", UTCDateTime(), nullable=True),
+        sa.Column("observed_at", UTC_DATETIME, nullable=True),
         sa.Column("report_to_agency_id", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_history", sa.JSON(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["agency_id"], ["agencies.id"], name=op.f("fk_concerns_agency_id_agencies")),
         sa.ForeignKeyConstraint(["child_id"], ["children.id"], name=op.f("fk_concerns_child_id_children")),
         sa.ForeignKeyConstraint(
@@ -68,9 +87,9 @@ def upgrade() -> None:
         sa.Column("covers_assessments", sa.Boolean(), nullable=False),
         sa.Column("covers_teams", sa.Boolean(), nullable=False),
         sa.Column("purpose", sa.Text(), nullable=False),
-        sa.Column("valid_from", UTCDateTime(), nullable=False),
-        sa.Column("valid_until", UTCDateTime(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("valid_from", UTC_DATETIME, nullable=False),
+        sa.Column("valid_until", UTC_DATETIME, nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["agency_id"], ["agencies.id"], name=op.f("fk_consents_agency_id_agencies")),
         sa.ForeignKeyConstraint(["child_id"], ["children.id"], name=op.f("fk_consents_child_id_children")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consents")),
@@ -89,7 +108,7 @@ def upgrade() -> None:
     op.create_table(
         "consent_withdrawals",
         sa.Column("consent_id", sa.Uuid(), nullable=False),
-        sa.Column("withdrawn_at", UTCDateTime(), nullable=False),
+        sa.Column("withdrawn_at", UTC_DATETIME, nullable=False),
         sa.Column("withdrawn_by", sa.JSON(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("agency_id", sa.String(length=64), nullable=False),
@@ -100,7 +119,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("consent_id", name=op.f("pk_consent_withdrawals")),
     )
     for table in ("consents", "consent_parties", "consent_withdrawals"):
-        refuse_changes(op, table)
+        _refuse_changes(table)
 
     op.create_table(
         "idempotency_keys",
@@ -108,7 +127,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("operation", sa.String(length=64), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("status_code", sa.SmallInteger(), nullable=True),
         sa.Column("body", sa.Text(), nullable=True),
         sa.Column("headers", sa.JSON(), nullable=True),

@@ -12,13 +12,33 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.audit.append_only import refuse_changes
-from app.models.base import UTCDateTime
-
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Frozen here (not imported from the app) so that this revision never changes with the app.
+UTC_DATETIME = sa.DateTime(timezone=True)
+
+
+def _refuse_changes(table: str) -> None:
+    """The triggers that make `table` append-only (UPDATE, DELETE; TRUNCATE too on PostgreSQL)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        return
+    for operation in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
+        )
+
 
 AUTO_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -32,7 +52,7 @@ def upgrade() -> None:
         sa.Column("txid", sa.BigInteger(), server_default=txid_default, nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("type", sa.String(length=40), nullable=False),
-        sa.Column("occurred_at", UTCDateTime(), nullable=False),
+        sa.Column("occurred_at", UTC_DATETIME, nullable=False),
         sa.Column("record_type", sa.String(length=32), nullable=False),
         sa.Column("record_id", sa.Uuid(), nullable=False),
         sa.Column("child_id", sa.Uuid(), nullable=False),
@@ -53,12 +73,12 @@ def upgrade() -> None:
         "ix_event_recipients_agency_id_txid_event_pk", "event_recipients", ["agency_id", "txid", "event_pk"]
     )
     for table in ("events", "event_recipients"):
-        refuse_changes(op, table)
+        _refuse_changes(table)
 
     op.create_table(
         "consent_expirations",
         sa.Column("consent_id", sa.Uuid(), nullable=False),
-        sa.Column("noticed_at", UTCDateTime(), nullable=False),
+        sa.Column("noticed_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["consent_id"], ["consents.id"], name=op.f("fk_consent_expirations_consent_id_consents")
         ),
@@ -75,15 +95,15 @@ def upgrade() -> None:
         sa.Column("event_types", sa.JSON(), nullable=False),
         sa.Column("secret_ciphertext", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("deleted_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("deleted_at", UTC_DATETIME, nullable=True),
         sa.Column("position_txid", sa.BigInteger(), nullable=False),
         sa.Column("position_event_pk", sa.BigInteger(), nullable=False),
-        sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", UTC_DATETIME, nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("failing_since", UTCDateTime(), nullable=True),
+        sa.Column("failing_since", UTC_DATETIME, nullable=True),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
-        sa.Column("lease_until", UTCDateTime(), nullable=True),
+        sa.Column("lease_until", UTC_DATETIME, nullable=True),
         sa.ForeignKeyConstraint(["agency_id"], ["agencies.id"], name=op.f("fk_subscriptions_agency_id_agencies")),
         sa.ForeignKeyConstraint(["client_id"], ["clients.client_id"], name=op.f("fk_subscriptions_client_id_clients")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriptions")),
@@ -98,7 +118,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("event_type", sa.String(length=40), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("attempted_at", UTCDateTime(), nullable=False),
+        sa.Column("attempted_at", UTC_DATETIME, nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("status_code", sa.SmallInteger(), nullable=True),
         sa.Column("error", sa.String(length=500), nullable=True),

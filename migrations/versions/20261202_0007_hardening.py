@@ -18,12 +18,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.models.base import UTCDateTime
-
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Frozen here (not imported from the app) so that this revision never changes with the app.
+UTC_DATETIME = sa.DateTime(timezone=True)
 
 AUTO_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -34,7 +35,7 @@ def upgrade() -> None:
         sa.Column("id", AUTO_ID, autoincrement=True, nullable=False),
         sa.Column("client_key", sa.String(length=64), nullable=False),
         sa.Column("address_key", sa.String(length=64), nullable=False),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", UTC_DATETIME, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_attempts")),
     )
     op.create_index("ix_auth_attempts_client_key_at", "auth_attempts", ["client_key", "at"])

@@ -14,13 +14,33 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.audit.append_only import refuse_changes
-from app.models.base import UTCDateTime
-
 revision: str = "0020"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Frozen here (not imported from the app) so that this revision never changes with the app.
+UTC_DATETIME = sa.DateTime(timezone=True)
+
+
+def _refuse_changes(table: str) -> None:
+    """The triggers that make `table` append-only (UPDATE, DELETE; TRUNCATE too on PostgreSQL)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        return
+    for operation in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
+        )
+
 
 ACTIVE_PLAN = sa.text("status = 'active'")
 
@@ -44,13 +64,13 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=True),
         sa.Column("child_views", sa.Text(), nullable=True),
         sa.Column("guardian_views", sa.Text(), nullable=True),
-        sa.Column("next_review_at", UTCDateTime(), nullable=False),
+        sa.Column("next_review_at", UTC_DATETIME, nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
-        sa.Column("closed_at", UTCDateTime(), nullable=True),
+        sa.Column("closed_at", UTC_DATETIME, nullable=True),
         sa.Column("closed_reason", sa.Text(), nullable=True),
         *_agency("closed_by_agency_id", "plans", nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["child_id"], ["children.id"], name=op.f("fk_plans_child_id_children")),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_plans_team_id_teams")),
         sa.ForeignKeyConstraint(["consent_id"], ["consents.id"], name=op.f("fk_plans_consent_id_consents")),
@@ -77,12 +97,12 @@ def upgrade() -> None:
         sa.Column("expressed_by", sa.String(length=16), nullable=False),
         sa.Column("target_date", sa.Date(), nullable=True),
         *_agency("agency_id", "plan_goals"),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_plan_goals_plan_id_plans")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_goals")),
     )
     op.create_index("ix_plan_goals_plan_id", "plan_goals", ["plan_id"])
-    refuse_changes(op, "plan_goals")
+    _refuse_changes("plan_goals")
 
     op.create_table(
         "plan_actions",
@@ -95,8 +115,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_history", sa.JSON(), nullable=False),
         *_agency("agency_id", "plan_actions"),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_plan_actions_plan_id_plans")),
         sa.ForeignKeyConstraint(["goal_id"], ["plan_goals.id"], name=op.f("fk_plan_actions_goal_id_plan_goals")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_actions")),
@@ -107,25 +127,25 @@ def upgrade() -> None:
         "plan_reviews",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("plan_id", sa.Uuid(), nullable=False),
-        sa.Column("held_at", UTCDateTime(), nullable=False),
-        sa.Column("was_due_at", UTCDateTime(), nullable=False),
-        sa.Column("next_review_at", UTCDateTime(), nullable=True),
+        sa.Column("held_at", UTC_DATETIME, nullable=False),
+        sa.Column("was_due_at", UTC_DATETIME, nullable=False),
+        sa.Column("next_review_at", UTC_DATETIME, nullable=True),
         sa.Column("progress", sa.JSON(), nullable=False),
         sa.Column("child_views", sa.Text(), nullable=True),
         sa.Column("guardian_views", sa.Text(), nullable=True),
         *_agency("agency_id", "plan_reviews"),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_plan_reviews_plan_id_plans")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_reviews")),
     )
     op.create_index("ix_plan_reviews_plan_id", "plan_reviews", ["plan_id"])
-    refuse_changes(op, "plan_reviews")
+    _refuse_changes("plan_reviews")
 
     op.create_table(
         "plan_review_due_notices",
         sa.Column("plan_id", sa.Uuid(), nullable=False),
-        sa.Column("due_at", UTCDateTime(), nullable=False),
-        sa.Column("noticed_at", UTCDateTime(), nullable=False),
+        sa.Column("due_at", UTC_DATETIME, nullable=False),
+        sa.Column("noticed_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_plan_review_due_notices_plan_id_plans")),
         sa.PrimaryKeyConstraint("plan_id", "due_at", name=op.f("pk_plan_review_due_notices")),
     )

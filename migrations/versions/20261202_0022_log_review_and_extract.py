@@ -19,8 +19,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.audit.append_only import refuse_changes
-
 revision: str = "0022"
 down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
@@ -28,6 +26,25 @@ depends_on: str | Sequence[str] | None = None
 
 # Frozen here (not imported from the app) so that this revision never changes with the app.
 UTC_DATETIME = sa.DateTime(timezone=True)
+
+
+def _refuse_changes(table: str) -> None:
+    """The triggers that make `table` append-only (UPDATE, DELETE; TRUNCATE too on PostgreSQL)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION samhandling_refuse_change()"
+        )
+        return
+    for operation in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} BEGIN "
+            f"SELECT RAISE(ABORT, '{operation} on {table} is refused: the table is append-only'); END"
+        )
 
 
 def upgrade() -> None:
@@ -48,7 +65,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log_reviews")),
     )
     op.create_index("ix_access_log_reviews_created_at_id", "access_log_reviews", ["created_at", "id"])
-    refuse_changes(op, "access_log_reviews")
+    _refuse_changes("access_log_reviews")
 
 
 def downgrade() -> None:

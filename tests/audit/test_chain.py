@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +15,7 @@ from app.audit.chain import EXTENSION_FIELDS, HASHED_FIELDS, canonical_bytes, ca
 from tests.support import World
 
 
-def stdlib_canonical(entry: dict) -> bytes:
+def stdlib_canonical(entry: dict[str, Any]) -> bytes:
     """The README's recipe: the 17 v1 fields, then the extension fields without trailing nulls."""
     extensions = [entry.get(name) for name in EXTENSION_FIELDS]
     while extensions and extensions[-1] is None:
@@ -23,7 +24,7 @@ def stdlib_canonical(entry: dict) -> bytes:
     return json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def v1_canonical(entry: dict) -> bytes:
+def v1_canonical(entry: dict[str, Any]) -> bytes:
     """The form before any extension field existed."""
     return json.dumps([entry[name] for name in HASHED_FIELDS], separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -60,7 +61,7 @@ def test_canonical_form_matches_the_documented_stdlib_recipe(repeat_count: int |
         assert canonical_values(entry)[-1] == repeat_count
 
 
-def auditor_check(entries: list[dict]) -> int | None:
+def auditor_check(entries: list[dict[str, Any]]) -> int | None:
     """The README's recipe, with nothing but the standard library: first broken seq or None."""
     previous = "0" * 64
     for expected_seq, entry in enumerate(entries, start=1):
@@ -75,7 +76,7 @@ def test_an_outside_auditor_can_verify_the_api_output(client: TestClient, world:
     school = world.agency("school")
     client.get("/api/v1/agencies", headers=world.headers(school))  # a denial
     client.get("/api/v1/agencies", headers=world.admin())
-    entries: list[dict] = []
+    entries: list[dict[str, Any]] = []
     cursor = None
     while True:
         params = {"limit": 200} | ({"cursor": cursor} if cursor else {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -27,7 +28,7 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
 
 
-def entries_for(world: World, request_id: str) -> list:
+def entries_for(world: World, request_id: str) -> list[Any]:
     return world.sql("SELECT outcome, status_code, route, method FROM access_log WHERE request_id = :r", r=request_id)
 
 

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from jose import jwk, jws
 
 from app import cli
+from app.audit.extract import signed_current_head
 from app.audit.tree_heads import TreeHead, sign_tree_head
 from app.audit.witness import WitnessFailed, token_for, witness
 from app.main import create_app
@@ -135,7 +136,7 @@ def test_proof_endpoints_give_rfc_9162_proofs_for_random_sizes(
         if first < tree_size:
             assert not ref_consistency_holds(first, tree_size, ref_mth(leaves[: first + 1]), root, unhex(proof["path"]))
     beyond = size + 10_000
-    for path, params in (
+    proof_queries: tuple[tuple[str, dict[str, int | str]], ...] = (
         ("/api/v1/access-log/proofs/inclusion", {"seq": 5, "tree_size": beyond}),
         ("/api/v1/access-log/proofs/inclusion", {"seq": 9, "tree_size": 8}),
         ("/api/v1/access-log/proofs/inclusion", {"seq": 0, "tree_size": 8}),
@@ -144,9 +145,10 @@ def test_proof_endpoints_give_rfc_9162_proofs_for_random_sizes(
         ("/api/v1/access-log/proofs/consistency", {"first": 1, "second": beyond}),
         ("/api/v1/access-log/proofs/consistency", {"first": 1, "second": 2, "third": 3}),
         ("/api/v1/access-log/tree-head", {"size": 1}),
-    ):
-        refused = client.get(path, params=params, headers=world.auditor())
-        assert refused.status_code == 422, (path, params)
+    )
+    for path, query in proof_queries:
+        refused = client.get(path, params=query, headers=world.auditor())
+        assert refused.status_code == 422, (path, query)
         assert refused.headers["content-type"].startswith("application/problem+json")
     school = world.agency("school")
     assert client.get("/api/v1/access-log/tree-head", headers=world.headers(school)).status_code == 403
@@ -158,7 +160,9 @@ def _witness_once(settings: Settings, path: Path) -> dict[str, Any]:
         world = World(settings, http)
         world.auditor()
         credentials = world.client("operations", "auditor")
-        return witness(http, path, token_for(http, credentials.client_id, credentials.client_secret))
+        # TestClient is an httpx2.Client: the same interface as the httpx.Client the witness takes.
+        token = token_for(http, credentials.client_id, credentials.client_secret)  # type: ignore[arg-type]
+        return witness(http, path, token)  # type: ignore[arg-type]
 
 
 def test_the_witness_accepts_growth_and_detects_a_rewritten_log(
@@ -199,12 +203,13 @@ def test_a_tree_head_signed_by_a_key_the_service_does_not_publish_fails(
     path = tmp_path / "tree-head.json"
     world.auditor()
     credentials = world.client("operations", "auditor")
-    token = token_for(client, credentials.client_id, credentials.client_secret)
-    witness(client, path, token)
+    # TestClient is an httpx2.Client: the same interface as the httpx.Client the witness takes.
+    token = token_for(client, credentials.client_id, credentials.client_secret)  # type: ignore[arg-type]
+    witness(client, path, token)  # type: ignore[arg-type]
     held = path.read_text()
     keys = KeyRing.load(world.settings.signing_key_file)
     stranger = KeyRing(current=SigningKey(generate_private_key_pem(keys.algorithm)))
-    real: Callable[..., Any] = log_review.signed_current_head
+    real: Callable[..., Any] = signed_current_head
 
     def forged(connection: Any, _keys: KeyRing) -> Any:
         honest = real(connection, keys)
@@ -212,5 +217,5 @@ def test_a_tree_head_signed_by_a_key_the_service_does_not_publish_fails(
 
     monkeypatch.setattr(log_review, "signed_current_head", forged)
     with pytest.raises(WitnessFailed, match="does not publish"):
-        witness(client, path, token)
+        witness(client, path, token)  # type: ignore[arg-type]
     assert path.read_text() == held

@@ -143,7 +143,7 @@ def test_the_sample_is_reproducible_from_its_seed_and_only_new_entries_displace_
 
 
 def whole_day(http: TestClient, world: World) -> list[dict[str, Any]]:
-    params = {"since": "2026-06-14T22:00:00Z", "until": "2026-06-15T22:00:00Z", "limit": 200}
+    params: dict[str, str | int] = {"since": "2026-06-14T22:00:00Z", "until": "2026-06-15T22:00:00Z", "limit": 200}
     response = http.get("/api/v1/access-log", params=params, headers=world.auditor())
     items: list[dict[str, Any]] = response.json()["items"]
     return items

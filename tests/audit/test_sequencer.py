@@ -6,7 +6,7 @@ import uuid
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from app.audit.sequencer import chain_pending
 from app.db import create_sync_engine
@@ -15,7 +15,7 @@ from app.settings import Settings
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 
-def insert_entry(connection, request_id: str) -> None:
+def insert_entry(connection: Connection, request_id: str) -> None:
     connection.execute(
         text(
             "INSERT INTO access_log (at, request_id, action, method, status_code, outcome) "

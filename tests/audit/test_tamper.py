@@ -13,7 +13,7 @@ from sqlalchemy import Connection, make_url, select, text
 
 from app.audit import verify as verify_module
 from app.audit.chain import entry_hash
-from app.audit.checkpoints import Checkpoint, sign_checkpoint
+from app.audit.checkpoints import Checkpoint, sign_checkpoint, store_checkpoint
 from app.audit.queries import chain, log
 from app.audit.verify import run_verification
 from app.db import create_sync_engine
@@ -184,7 +184,7 @@ def test_the_checkpoint_is_stored_in_a_transaction_that_writes_from_its_start(
         pytest.skip("SQLite's locking")
     path = make_url(settings.database_url).database
     assert path is not None
-    store = verify_module.store_checkpoint
+    store = store_checkpoint
     seen: list[str] = []
 
     def store_while_probing(connection: Connection, checkpoint: Checkpoint) -> None:
@@ -215,7 +215,8 @@ def rewrite_and_rehash_from(settings: Settings, seq: int) -> str:
         ).mappings()
         links = [dict(row) for row in rows]
     engine.dispose()
-    statements, previous = [], None
+    statements: list[str] = []
+    previous: str | None = None
     for link in links:
         if link["seq"] == seq:
             link["outcome"] = "denied"

@@ -43,7 +43,7 @@ def test_tags_are_described_and_the_model_is_explained() -> None:
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
-def test_every_operation_is_named_described_and_tagged(operation: tuple[str, str, dict]) -> None:
+def test_every_operation_is_named_described_and_tagged(operation: tuple[str, str, dict[str, Any]]) -> None:
     _method, _path, spec = operation
     (tag,) = spec["tags"]
     assert spec["operationId"].startswith(f"{tag}-")
@@ -52,7 +52,7 @@ def test_every_operation_is_named_described_and_tagged(operation: tuple[str, str
 
 
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if op[1].startswith("/api/v1")], ids=ids)
-def test_every_api_operation_lists_its_scopes_and_problems(operation: tuple[str, str, dict]) -> None:
+def test_every_api_operation_lists_its_scopes_and_problems(operation: tuple[str, str, dict[str, Any]]) -> None:
     _method, _path, spec = operation
     (requirement,) = spec["security"]
     assert requirement["oauth2"], "each operation names the scope it needs"
@@ -64,26 +64,26 @@ def test_every_api_operation_lists_its_scopes_and_problems(operation: tuple[str,
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
-def test_every_response_declares_x_request_id(operation: tuple[str, str, dict]) -> None:
+def test_every_response_declares_x_request_id(operation: tuple[str, str, dict[str, Any]]) -> None:
     for response in operation[2]["responses"].values():
         assert "X-Request-ID" in response["headers"]
 
 
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if "requestBody" in op[2]], ids=ids)
-def test_every_request_body_has_an_example(operation: tuple[str, str, dict]) -> None:
+def test_every_request_body_has_an_example(operation: tuple[str, str, dict[str, Any]]) -> None:
     for media in operation[2]["requestBody"]["content"].values():
         assert media.get("example"), "an example for every request body"
 
 
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if "201" in op[2]["responses"]], ids=ids)
-def test_creates_declare_location_and_link_to_the_new_record(operation: tuple[str, str, dict]) -> None:
+def test_creates_declare_location_and_link_to_the_new_record(operation: tuple[str, str, dict[str, Any]]) -> None:
     created = operation[2]["responses"]["201"]
     assert "Location" in created["headers"]
     assert created.get("links"), "create → read links let generated clients and fuzzers follow"
 
 
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if op[0] == "patch"], ids=ids)
-def test_patch_documents_if_match_and_its_preconditions(operation: tuple[str, str, dict]) -> None:
+def test_patch_documents_if_match_and_its_preconditions(operation: tuple[str, str, dict[str, Any]]) -> None:
     patch = operation[2]
     header = [p for p in patch["parameters"] if p["in"] == "header" and p["name"] == "If-Match"]
     assert header
@@ -132,7 +132,7 @@ def test_each_conflict_condition_has_its_own_problem_type() -> None:
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
-def test_every_operation_states_its_security_public_ones_as_none(operation: tuple[str, str, dict]) -> None:
+def test_every_operation_states_its_security_public_ones_as_none(operation: tuple[str, str, dict[str, Any]]) -> None:
     _method, path, spec = operation
     assert "security" in spec  # Redocly's security-defined: `[]` says "no token" outright
     if not path.startswith("/api/"):
@@ -153,7 +153,7 @@ def test_the_api_version_is_the_package_version() -> None:
 
 
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if op[0] == "get"], ids=ids)
-def test_gets_with_an_etag_document_if_none_match_and_304(operation: tuple[str, str, dict]) -> None:
+def test_gets_with_an_etag_document_if_none_match_and_304(operation: tuple[str, str, dict[str, Any]]) -> None:
     spec = operation[2]
     if "ETag" not in spec["responses"]["200"].get("headers", {}):
         return

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from app.db import create_sync_engine
@@ -34,7 +34,7 @@ class Circle:
     def as_(self, agency: str, role: str = "practitioner") -> dict[str, str]:
         return self.world.headers(agency, role)
 
-    def create(self, agency: str, *, expect: int = 201, **fields: Any) -> httpx.Response:
+    def create(self, agency: str, *, expect: int = 201, **fields: Any) -> httpx2.Response:
         body = {"child_id": self.child, "kind": "child_plan", "next_review_at": in_days(90), **fields}
         response = self.http.post("/api/v1/plans", json=body, headers=self.as_(agency))
         assert response.status_code == expect, response.text
@@ -43,22 +43,24 @@ class Circle:
     def plan(self, agency: str, **fields: Any) -> dict[str, Any]:
         return dict(self.create(agency, **fields).json())
 
-    def get(self, agency: str, plan_id: str, role: str = "practitioner") -> httpx.Response:
+    def get(self, agency: str, plan_id: str, role: str = "practitioner") -> httpx2.Response:
         return self.http.get(f"/api/v1/plans/{plan_id}", headers=self.as_(agency, role))
 
-    def goal(self, agency: str, plan_id: str, **fields: Any) -> httpx.Response:
+    def goal(self, agency: str, plan_id: str, **fields: Any) -> httpx2.Response:
         body = {"area": "safe", "text": "Känna sig trygg på rasterna.", "expressed_by": "child", **fields}
         return self.http.post(f"/api/v1/plans/{plan_id}/goals", json=body, headers=self.as_(agency))
 
-    def action(self, agency: str, plan_id: str, responsible: str | None = None, **fields: Any) -> httpx.Response:
+    def action(self, agency: str, plan_id: str, responsible: str | None = None, **fields: Any) -> httpx2.Response:
         body = {"text": "Rastvärd nära eleven.", "responsible_agency_id": responsible or agency, **fields}
         return self.http.post(f"/api/v1/plans/{plan_id}/actions", json=body, headers=self.as_(agency))
 
-    def review(self, agency: str, plan_id: str, progress: list[dict[str, Any]] | None = None, **fields: Any):
+    def review(
+        self, agency: str, plan_id: str, progress: list[dict[str, Any]] | None = None, **fields: Any
+    ) -> httpx2.Response:
         body = {"held_at": iso_now(), "progress": progress or [], "next_review_at": in_days(120), **fields}
         return self.http.post(f"/api/v1/plans/{plan_id}/reviews", json=body, headers=self.as_(agency))
 
-    def patch(self, agency: str, plan_id: str, action_id: str, status: str, etag: str | None) -> httpx.Response:
+    def patch(self, agency: str, plan_id: str, action_id: str, status: str, etag: str | None) -> httpx2.Response:
         headers = {**self.as_(agency), **({"If-Match": etag} if etag is not None else {})}
         return self.http.patch(f"/api/v1/plans/{plan_id}/actions/{action_id}", json={"status": status}, headers=headers)
 
@@ -67,7 +69,7 @@ class Circle:
         assert response.status_code == 200, response.text
         return response.headers["etag"]
 
-    def close(self, agency: str, plan_id: str) -> httpx.Response:
+    def close(self, agency: str, plan_id: str) -> httpx2.Response:
         return self.http.post(f"/api/v1/plans/{plan_id}/close", json={"reason": "Klart."}, headers=self.as_(agency))
 
     def plans_consent(self, recorder: str, agencies: list[str], confirmed_by: list[str] | None = None) -> str:
@@ -102,5 +104,5 @@ def iso_now(offset: timedelta = timedelta()) -> str:
     return (datetime.now(UTC) + offset).isoformat()
 
 
-def problem_type(response: httpx.Response) -> str:
+def problem_type(response: httpx2.Response) -> str:
     return str(response.json()["type"]).removeprefix("urn:samhandling:problem:")

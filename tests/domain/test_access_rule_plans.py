@@ -35,7 +35,8 @@ def test_statements_with_the_callers_rule_have_a_cache_key(model: type[SQLModel]
 
 def test_the_rule_reads_the_statement_time_on_postgresql_and_the_bound_time_elsewhere() -> None:
     statement = _record_with_visibility(Concern, "concern", False)
-    on_postgresql = str(statement.compile(dialect=postgresql.dialect()))
+    # SQLAlchemy's `postgresql.dialect` alias is untyped.
+    on_postgresql = str(statement.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
     on_sqlite = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True}))
     assert "valid_from <= statement_timestamp()" in on_postgresql
     assert "%(now)s" not in on_postgresql

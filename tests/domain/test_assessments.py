@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,7 +17,9 @@ def setting(world: World, domain: Domain) -> dict[str, str]:
     return {"school": school, "social": social, "child": domain.child(school)}
 
 
-def assess(client: TestClient, world: World, agency: str, child: str, perspective: str, areas: dict, **fields):
+def assess(
+    client: TestClient, world: World, agency: str, child: str, perspective: str, areas: dict[str, Any], **fields: Any
+) -> httpx2.Response:
     body = {"child_id": child, "perspective": perspective, "areas": areas, **fields}
     return client.post("/api/v1/assessments", json=body, headers=world.headers(agency))
 
@@ -52,7 +57,9 @@ def test_recording_an_assessment(client: TestClient, world: World, setting: dict
         {"safe": {"strengths": ""}},
     ],
 )
-def test_invalid_areas_are_422(client: TestClient, world: World, setting: dict[str, str], areas: dict) -> None:
+def test_invalid_areas_are_422(
+    client: TestClient, world: World, setting: dict[str, str], areas: dict[str, Any]
+) -> None:
     response = assess(client, world, setting["school"], setting["child"], "professional", areas)
     assert response.status_code == 422, response.text
 
@@ -111,7 +118,7 @@ def test_the_compass_shows_latest_previous_and_change_per_perspective(
 ) -> None:
     school, social, child = setting["school"], setting["social"], setting["child"]
     domain.shared_consent(school, child, [school, social], ("assessments",))
-    sequence = [
+    sequence: list[tuple[str, str, str, dict[str, Any]]] = [
         (school, "professional", in_days(-30), {"safe": {"rating": 2}, "healthy": {"rating": 4}}),
         (social, "professional", in_days(-10), {"safe": {"rating": 3}, "achieving": {"strengths": "Läser mycket."}}),
         (school, "professional", in_days(-1), {"safe": {"rating": 5}}),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import World, personnummer
 
 
-def register(client: TestClient, headers: dict[str, str], number: str):
+def register(client: TestClient, headers: dict[str, str], number: str) -> httpx2.Response:
     return client.post("/api/v1/children", json={"personnummer": number}, headers=headers)
 
 

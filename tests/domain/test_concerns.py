@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -85,7 +86,9 @@ def test_malformed_json_is_422(client: TestClient, world: World, setting: dict[s
     assert response.json()["errors"][0]["msg"].startswith("Malformed JSON")
 
 
-def change(client: TestClient, headers: dict[str, str], concern_id: str, status: str, etag: str | None = None):
+def change(
+    client: TestClient, headers: dict[str, str], concern_id: str, status: str, etag: str | None = None
+) -> httpx2.Response:
     if etag is None:
         etag = client.get(f"/api/v1/concerns/{concern_id}", headers=headers).headers["etag"]
     return client.patch(
@@ -222,7 +225,7 @@ def test_list_filters(client: TestClient, world: World, domain: Domain, setting:
     second = domain.concern(school, other_child)
     change(client, world.headers(school), second["id"], "accepted")
 
-    def ids(**params: object) -> list[str]:
+    def ids(**params: str | int) -> list[str]:
         page = client.get("/api/v1/concerns", params=params, headers=world.headers(school)).json()
         return [item["id"] for item in page["items"]]
 

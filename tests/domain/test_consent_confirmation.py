@@ -44,7 +44,9 @@ def events_about(client: TestClient, world: World, agency: str, record_id: str) 
         cursor = page["next_cursor"]
 
 
-def test_recording_confirms_for_the_recorder_only(client: TestClient, world: World, domain: Domain, scene) -> None:
+def test_recording_confirms_for_the_recorder_only(
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
+) -> None:
     consent = domain.consent(scene["social"], scene["child"], [scene["school"], scene["social"]])
     parties = {party["agency_id"]: party["confirmed_at"] for party in consent["parties"]}
     assert parties[scene["social"]] is not None
@@ -53,7 +55,7 @@ def test_recording_confirms_for_the_recorder_only(client: TestClient, world: Wor
 
 
 def test_a_self_recorded_consent_opens_nothing_of_another_agency_until_it_confirms(
-    client: TestClient, world: World, domain: Domain, scene
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
 ) -> None:
     school, social, child = scene["school"], scene["social"], scene["child"]
     concern = domain.concern(school, child)
@@ -86,7 +88,7 @@ def test_a_self_recorded_consent_opens_nothing_of_another_agency_until_it_confir
 
 
 def test_confirmation_opens_only_the_confirming_agencys_records(
-    client: TestClient, world: World, domain: Domain, scene
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
 ) -> None:
     school, social, child = scene["school"], scene["social"], scene["child"]
     health = world.agency("health_care")
@@ -116,7 +118,7 @@ def test_the_police_cannot_read_the_health_centres_concern_through_a_schools_con
     assert visible(client, world, police, "concerns", concern["id"], child) == (200, True)
 
 
-def test_a_second_confirmation_is_409(client: TestClient, world: World, domain: Domain, scene) -> None:
+def test_a_second_confirmation_is_409(client: TestClient, world: World, domain: Domain, scene: dict[str, str]) -> None:
     consent = domain.consent(scene["social"], scene["child"], [scene["school"], scene["social"]])
     domain.confirm(scene["school"], consent["id"])
     again = client.post(f"/api/v1/consents/{consent['id']}/confirm", headers=world.headers(scene["school"]))
@@ -127,7 +129,7 @@ def test_a_second_confirmation_is_409(client: TestClient, world: World, domain: 
 
 
 def test_a_withdrawn_or_expired_consent_cannot_be_confirmed(
-    client: TestClient, world: World, domain: Domain, scene
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
 ) -> None:
     school, social, child = scene["school"], scene["social"], scene["child"]
     consent = domain.consent(social, child, [school, social])
@@ -142,7 +144,7 @@ def test_a_withdrawn_or_expired_consent_cannot_be_confirmed(
 
 
 def test_a_pending_consent_may_be_confirmed_ahead_and_opens_records_when_it_starts(
-    client: TestClient, world: World, domain: Domain, scene
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
 ) -> None:
     school, social, child = scene["school"], scene["social"], scene["child"]
     concern = domain.concern(school, child)
@@ -152,7 +154,7 @@ def test_a_pending_consent_may_be_confirmed_ahead_and_opens_records_when_it_star
 
 
 def test_only_named_agencies_with_consents_write_may_confirm(
-    client: TestClient, world: World, domain: Domain, scene
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
 ) -> None:
     school, social, child = scene["school"], scene["social"], scene["child"]
     police, health = world.agency("police"), world.agency("health_care")
@@ -170,7 +172,7 @@ def test_only_named_agencies_with_consents_write_may_confirm(
 
 
 def test_confirmation_is_an_event_to_every_named_agency_and_is_logged(
-    client: TestClient, world: World, domain: Domain, scene
+    client: TestClient, world: World, domain: Domain, scene: dict[str, str]
 ) -> None:
     school, social, child = scene["school"], scene["social"], scene["child"]
     health = world.agency("health_care")
@@ -191,7 +193,7 @@ def test_confirmation_is_an_event_to_every_named_agency_and_is_logged(
     ]
 
 
-def test_confirmations_are_never_edited_in_the_database(world: World, domain: Domain, scene) -> None:
+def test_confirmations_are_never_edited_in_the_database(world: World, domain: Domain, scene: dict[str, str]) -> None:
     domain.consent(scene["school"], scene["child"], [scene["school"], scene["social"]])
     for statement in (
         "UPDATE consent_confirmations SET confirmed_at = confirmed_at",

@@ -174,7 +174,7 @@ def test_lists_page_filter_and_show_only_visible_plans(c: Circle) -> None:
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"child_id": c.child, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"child_id": c.child, "limit": 2, **({"cursor": cursor} if cursor else {})}
         page = c.http.get("/api/v1/plans", params=params, headers=c.as_(c.school)).json()
         seen += [item["id"] for item in page["items"]]
         if not (cursor := page["next_cursor"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx2
 import pytest
 
 from tests.domain.plan_support import Circle, circle, problem_type
@@ -91,7 +92,7 @@ def test_another_agency_sees_the_plan_only_by_a_consent_covering_plans_that_the_
 def test_a_sip_needs_a_consent_covering_plans_confirmed_by_the_caller_social_services_and_health_care(
     c: Circle,
 ) -> None:
-    def sip() -> object:
+    def sip() -> httpx2.Response:
         return c.create(c.school, kind="sip", expect=422)
 
     assert problem_type(sip()) == "sip-consent-missing"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,11 +22,13 @@ def setting(world: World, domain: Domain) -> dict[str, str]:
     return {"school": school, "social": social, "child": domain.child(school)}
 
 
-def form(client: TestClient, world: World, agency: str, child: str):
+def form(client: TestClient, world: World, agency: str, child: str) -> httpx2.Response:
     return client.post("/api/v1/teams", json={"child_id": child, "purpose": "SIP"}, headers=world.headers(agency))
 
 
-def add(client: TestClient, world: World, by: str, team: str, agency: str, role: str, name: str = "Person"):
+def add(
+    client: TestClient, world: World, by: str, team: str, agency: str, role: str, name: str = "Person"
+) -> httpx2.Response:
     return client.post(
         f"/api/v1/teams/{team}/members",
         json={"agency_id": agency, "role": role, "person_name": name, "person_title": "Titel"},
@@ -182,7 +186,7 @@ def test_police_read_but_do_not_run_teams(client: TestClient, world: World, doma
     assert client.get("/api/v1/teams", headers=world.headers(police)).status_code == 200
 
 
-def race(url: str, requests: list[tuple[str, str, dict, dict]]) -> list[int]:
+def race(url: str, requests: list[tuple[str, str, dict[str, str], dict[str, Any]]]) -> list[int]:
     """Send the requests at the same moment from separate threads; return their statuses."""
     barrier = threading.Barrier(len(requests))
     statuses: list[int] = [0] * len(requests)

@@ -76,7 +76,7 @@ def test_a_timestamp_outside_the_utc_range_is_422_everywhere(client: TestClient,
     school, social = world.agency("school"), world.agency("social_services")
     child = domain.child(school)
     report = domain.concern(school, child, report_to_agency_id=social)["id"]
-    bodies = {
+    bodies: dict[str, dict[str, Any]] = {
         "concerns-decide": {"decision": "not_opened"},
         "concerns-create": {"child_id": child, "areas": ["safe"], "description": "Orolig.", "urgency": "routine"},
         "assessments-create": {"child_id": child, "perspective": "professional", "areas": {"safe": {"rating": 3}}},

@@ -12,6 +12,7 @@ confirmed by the school. Only the holder's confirmation opens the holder's recor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -110,7 +111,10 @@ def test_a_hidden_concern_answers_exactly_like_a_missing_one(client: TestClient,
     missing = client.get("/api/v1/concerns/00000000-0000-4000-8000-000000000000", headers=world.headers(scene.social))
     assert hidden.status_code == missing.status_code == 404
     assert hidden.headers["content-type"] == missing.headers["content-type"]
-    strip = lambda body: {k: v for k, v in body.items() if k not in ("request_id", "detail")}  # noqa: E731
+
+    def strip(body: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in body.items() if k not in ("request_id", "detail")}
+
     assert strip(hidden.json()) == strip(missing.json())
 
 

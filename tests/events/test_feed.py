@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.support import Domain, World
 
 
-def feed(client: TestClient, headers: dict[str, str], after: str | None = None, **params: object) -> dict:
+def feed(client: TestClient, headers: dict[str, str], after: str | None = None, **params: str | int) -> dict[str, Any]:
     query = {**params, **({"after": after} if after else {})}
     response = client.get("/api/v1/events", params=query, headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-def all_events(client: TestClient, headers: dict[str, str], *, clients: bool = False) -> list[dict]:
+def all_events(client: TestClient, headers: dict[str, str], *, clients: bool = False) -> list[dict[str, Any]]:
     """Every event in the feed — about children only, unless `clients` (client.created when the
     test made the agency's clients, tests/test_admin.py covers those)."""
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     cursor = None
     while True:
         page = feed(client, headers, cursor, limit=2)

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +23,7 @@ from tests.events.conftest import HangingReceiver, Receiver, WorkerProcess
 from tests.support import Domain, World
 
 
-def subscribe(client: TestClient, world: World, agency: str, url: str, types: list[str]) -> dict:
+def subscribe(client: TestClient, world: World, agency: str, url: str, types: list[str]) -> dict[str, Any]:
     response = client.post(
         "/api/v1/subscriptions", json={"url": url, "event_types": types}, headers=world.headers(agency)
     )
@@ -92,7 +93,7 @@ def test_a_receiver_that_fails_three_times_gets_every_event_in_order(
     receiver.fail_first = 3
     workers()
     receiver.wait_for(lambda r: len({item.headers["webhook-id"] for item in r.successes()}) == 5)
-    first_success = {}
+    first_success: dict[str, Any] = {}
     for item in receiver.successes():
         first_success.setdefault(item.headers["webhook-id"], item.event["record_id"])
     assert list(first_success.values()) == concerns  # every event, in order

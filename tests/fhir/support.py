@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
-from httpx import Response
+from httpx2 import Response  # what TestClient returns
 
 from tests.support import Domain, World
 

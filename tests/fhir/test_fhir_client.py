@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,7 +34,7 @@ def client(api: LiveApi, role: str) -> SyncFHIRClient:
     )
 
 
-def _post(api: LiveApi, token: str, path: str, body: dict) -> dict:
+def _post(api: LiveApi, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response = httpx.post(f"{api.url}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert response.status_code in (200, 201), response.text
     return dict(response.json())
@@ -56,13 +57,15 @@ def test_fhirpy_reads_searches_and_pages_and_is_refused_what_is_hidden(api: Live
     task = fhir.reference("Task", concerns[0]["id"]).to_resource()
     assert task["status"] == "requested"
     assert task["for"]["reference"] == f"Patient/{child}"
-    validate(task.serialize())
+    validate(task.serialize())  # type: ignore[no-untyped-call]  # fhirpy leaves serialize() untyped
 
     found = fhir.resources("Task").search(patient=child).limit(2).fetch_all()  # follows the next link
     assert sorted(resource["id"] for resource in found) == sorted(concern["id"] for concern in concerns)
     patient = fhir.resources("Patient").search(_id=child).get()
     assert patient["identifier"][0]["system"] == "urn:oid:1.2.752.129.2.1.3.1"
-    assert fhir.resources("Task").search(patient=child).limit(2).first()["resourceType"] == "Task"
+    first = fhir.resources("Task").search(patient=child).limit(2).first()
+    assert first is not None
+    assert first["resourceType"] == "Task"
 
     # Social services share no consent with the school here: the concerns are not theirs to see.
     social = client(api, "social")
@@ -76,4 +79,4 @@ def test_fhirpy_reads_searches_and_pages_and_is_refused_what_is_hidden(api: Live
     events = audit.resources("AuditEvent").search(patient=child).limit(50).fetch_all()
     assert {event["action"] for event in events} >= {"C", "R", "E"}
     for event in events:
-        validate(event.serialize())
+        validate(event.serialize())  # type: ignore[no-untyped-call]  # fhirpy leaves serialize() untyped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -24,14 +25,14 @@ def shared(world: World, domain: Domain) -> Records:
     return records(world, domain)
 
 
-def logged(world: World, request_id: str) -> list[tuple]:
+def logged(world: World, request_id: str) -> list[tuple[Any, ...]]:
     return [
         tuple(row)
         for row in world.sql(f"SELECT {COMPARED} FROM access_log WHERE request_id = :r ORDER BY id", r=request_id)
     ]
 
 
-def both(world: World, json_url: str, fhir_url: str, headers: dict[str, str]) -> tuple[int, int, list, list]:
+def both(world: World, json_url: str, fhir_url: str, headers: dict[str, str]) -> tuple[int, int, list[Any], list[Any]]:
     json_id, fhir_id = str(uuid.uuid4()), str(uuid.uuid4())  # a UUID is always kept as the request id
     headers = {**headers, "Purpose-Of-Use": "care"}
     json_status = world.http.get(json_url, headers={**headers, "X-Request-ID": json_id}).status_code
@@ -98,7 +99,7 @@ def test_a_hidden_record_answers_exactly_as_a_missing_one(world: World, shared: 
     hidden = fhir(world.http.get(f"/fhir/R4/Task/{shared.concern['id']}", headers=headers), 404)
     missing = fhir(world.http.get(f"/fhir/R4/Task/{uuid.uuid4()}", headers=headers), 404)
 
-    def scrubbed(outcome: dict) -> str:
+    def scrubbed(outcome: dict[str, Any]) -> str:
         return re.sub(r"[0-9a-f-]{32,36}", "ID", repr(outcome))
 
     assert scrubbed(hidden) == scrubbed(missing)

@@ -44,13 +44,15 @@ def service(app: FastAPI) -> TokenService:
 
 
 def claims_of(token: str) -> dict[str, Any]:
-    return jwt.get_unverified_claims(token)
+    claims: dict[str, Any] = jwt.get_unverified_claims(token)  # python-jose is untyped
+    return claims
 
 
 def sign(service: TokenService, claims: dict[str, Any], **header: Any) -> str:
     key = service.keys.current
     headers = {"typ": "at+jwt", "kid": key.kid, **header}
-    return jwt.encode(claims, key.signer, algorithm=key.algorithm, headers=headers)
+    token: str = jwt.encode(claims, key.signer, algorithm=key.algorithm, headers=headers)  # python-jose is untyped
+    return token
 
 
 def assert_invalid_token(client: TestClient, token: str | None, *, scheme: str = "Bearer") -> None:

@@ -6,10 +6,12 @@ import asyncio
 import threading
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.security.secrets import verify_secret
 from app.services import clients as client_service
 from app.settings import Settings
 from tests.support import Credentials, Domain, World, from_address
@@ -23,7 +25,7 @@ def school(world: World) -> Credentials:
     return world.client(world.agency("school"))
 
 
-def token(client: TestClient, client_id: str, secret: str) -> httpx.Response:
+def token(client: TestClient, client_id: str, secret: str) -> httpx2.Response:
     return client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
 
 
@@ -87,7 +89,7 @@ def test_concurrent_wrong_secrets_are_counted_before_any_secret_is_checked(
     school = world.client(world.agency("school"))
     checked = 0
     lock = threading.Lock()
-    verify = client_service.verify_secret
+    verify = verify_secret
 
     def counting_verify(secret_hash: str | None, presented: str) -> bool:
         nonlocal checked

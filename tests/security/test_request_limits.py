@@ -27,7 +27,12 @@ def test_a_422_lists_at_most_twenty_errors_and_says_how_many_more(
     client: TestClient, world: World, domain: Domain
 ) -> None:
     school = world.agency("school")
-    body = {"child_id": domain.child(school), "areas": ["safe"], "description": "x", "urgency": "routine"}
+    body: dict[str, Any] = {
+        "child_id": domain.child(school),
+        "areas": ["safe"],
+        "description": "x",
+        "urgency": "routine",
+    }
     body |= {f"unknown_{index}": index for index in range(100)}
     response = client.post("/api/v1/concerns", json=body, headers=world.headers(school))
     assert response.status_code == 422

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 from datetime import timedelta
+from typing import Any
 
-import httpx
 import httpx2
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -24,12 +24,12 @@ def school(world: World) -> Credentials:
     return world.client(world.agency("school"))
 
 
-def token_request(client: TestClient, credentials: Credentials, **form: str) -> httpx.Response:
+def token_request(client: TestClient, credentials: Credentials, **form: str) -> httpx2.Response:
     form.setdefault("grant_type", "client_credentials")
     return client.post("/oauth/token", data=form, auth=(credentials.client_id, credentials.client_secret))
 
 
-def assert_oauth_error(response: httpx.Response, status: int, error: str) -> None:
+def assert_oauth_error(response: httpx2.Response, status: int, error: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
     assert body["error"] == error
@@ -175,7 +175,7 @@ def test_ten_failures_lock_the_client_id_for_a_minute(
 def test_a_real_oauth2_client_library_gets_tokens_both_ways(settings: Settings, school: Credentials) -> None:
     app = create_app(settings)  # an app of its own: its connection pool belongs to this event loop
 
-    async def fetch_both() -> list[dict]:
+    async def fetch_both() -> list[dict[str, Any]]:
         tokens = []
         for method in ("client_secret_basic", "client_secret_post"):
             async with AsyncOAuth2Client(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.statistics.disclosure import TOTAL, derivable, protect
+from app.statistics.disclosure import TOTAL, Atom, derivable, protect
 from app.statistics.linear import Span
 from app.statistics.release import Kind, MonthFigures, release
 
@@ -13,14 +13,21 @@ MUNI = "municipality"
 
 
 def test_a_group_of_four_is_null_and_the_total_minus_the_others_does_not_give_it_back() -> None:
-    atoms = {("school", "Nora"): 4, ("preschool", "Nora"): 9, ("health_care", "Nora"): 6, ("police", "Nora"): 7}
+    atoms: dict[Atom, int] = {
+        ("school", "Nora"): 4,
+        ("preschool", "Nora"): 9,
+        ("health_care", "Nora"): 6,
+        ("police", "Nora"): 7,
+    }
     table = protect(atoms, 5)
     assert table[(KIND, "school")] is None
     published = [value for (dimension, _group), value in table.items() if dimension == KIND and value is not None]
     hidden = [cell for cell, value in table.items() if cell[0] == KIND and value is None]
     assert len(hidden) >= 2  # a complement: total − published is the sum of two or more cells
     assert table[TOTAL] == 26
-    assert table[TOTAL] - sum(published) != 4
+    total = table[TOTAL]
+    assert total is not None
+    assert total - sum(published) != 4
     # The complement is the smallest other cell (least lost); its bound keeps the pair ambiguous.
     assert table[(KIND, "health_care")] is None
     assert table[(KIND, "preschool")] == 9
@@ -44,7 +51,7 @@ def test_a_small_total_hides_every_cell_but_the_zeros() -> None:
 
 def test_the_other_grouping_does_not_give_a_hidden_cell_back() -> None:
     # Nora has only a school and a health centre: Nora − health care would be the school's 4.
-    atoms = {
+    atoms: dict[Atom, int] = {
         ("school", "Nora"): 4,
         ("health_care", "Nora"): 6,
         ("preschool", "Lindesberg"): 9,
@@ -65,13 +72,19 @@ def test_a_row_whose_hidden_cells_would_be_pinned_hides_the_total() -> None:
 
 
 def test_the_threshold_is_a_setting() -> None:
-    atoms = {("school", "Nora"): 7, ("preschool", "Nora"): 20}
+    atoms: dict[Atom, int] = {("school", "Nora"): 7, ("preschool", "Nora"): 20}
     assert protect(atoms, 5)[(KIND, "school")] == 7
     assert protect(atoms, 10)[(KIND, "school")] is None
 
 
 def test_the_same_data_gives_the_same_pattern() -> None:
-    atoms = {("school", "A"): 3, ("preschool", "B"): 3, ("police", "A"): 3, ("health_care", "B"): 3, ("school", "B"): 9}
+    atoms: dict[Atom, int] = {
+        ("school", "A"): 3,
+        ("preschool", "B"): 3,
+        ("police", "A"): 3,
+        ("health_care", "B"): 3,
+        ("school", "B"): 9,
+    }
     assert protect(atoms, 5) == protect(dict(reversed(list(atoms.items()))), 5)
 
 

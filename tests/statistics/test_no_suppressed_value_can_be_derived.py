@@ -153,6 +153,8 @@ def test_the_check_finds_what_primary_suppression_alone_leaks() -> None:
     def primary_only(atoms: Mapping[Atom, int], threshold: int) -> dict[Cell, int | None]:
         return {cell: None if 0 < value < threshold else value for cell, value in cells_of(atoms).items()}
 
-    one_month = [({("school", "Nora"): 3, ("preschool", "Nora"): 9, ("police", "Lindesberg"): 8}, {})]
+    one_month: list[tuple[dict[Atom, int], dict[Atom, int]]] = [
+        ({("school", "Nora"): 3, ("preschool", "Nora"): 9, ("police", "Lindesberg"): 8}, {})
+    ]
     assert leaks(one_month, primary_only)  # total − preschool − police = the school's 3
     assert leaks(one_month) == []

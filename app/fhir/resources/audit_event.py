@@ -22,7 +22,6 @@ from sqlalchemy import RowMapping
 
 from app.audit.chain import format_at
 from app.audit.queries import chain, chained_entries, log
-from app.audit.sequencer import Sequencer
 from app.errors import NotFound, unprocessable
 from app.fhir.codes import CLIENT_ID, RECORD_ID
 from app.fhir.views import PATIENT, FhirCall, Resource, ResourceView, SearchQuery, SearchResult, coding, reference
@@ -183,8 +182,7 @@ def to_audit_event(call: FhirCall, entry: Entry) -> Resource:
 
 async def _chain_pending(call: FhirCall) -> None:
     """Entries are readable as soon as their response was sent: chain what is committed first."""
-    sequencer: Sequencer = call.request.app.state.sequencer
-    await sequencer.catch_up()
+    await call.sequencer.catch_up()
 
 
 async def read(call: FhirCall, raw_id: str) -> Resource:
