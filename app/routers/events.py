@@ -203,7 +203,7 @@ async def unsubscribe(
     responses={200: success("Rotated; the new secret is in this response only."), **problems(404)},
 )
 async def rotate_secret(
-    request: Request, subscription_id: uuid.UUID, caller: EventsManager, context: ContextDep, session: SessionDep
+    subscription_id: uuid.UUID, caller: EventsManager, context: ContextDep, session: SessionDep, settings: SettingsDep
 ) -> SubscriptionSecretRotated:
     """A new secret for one of the calling client's subscriptions (another client's is 404),
     shown only here. The old secret stays valid until `previous_secret_expires_at` (24 h by
@@ -212,7 +212,6 @@ async def rotate_secret(
     the new secret at any time within the grace period. Rotating again ends the older secret's
     grace at once (only the secret before this rotation stays valid)."""
     context.audit("subscription", subscription_id)
-    settings = request.app.state.settings
     subscription, secret, expires = await subscriptions.rotate_secret(session, caller, subscription_id, settings)
     return SubscriptionSecretRotated(**_subscription(subscription), secret=secret, previous_secret_expires_at=expires)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -18,7 +19,7 @@ from tests.events.test_webhooks import signature_is_valid, subscribe
 from tests.support import Domain, World
 
 
-def rotate(client: TestClient, world: World, agency: str, subscription_id: str) -> dict:
+def rotate(client: TestClient, world: World, agency: str, subscription_id: str) -> dict[str, Any]:
     response = client.post(f"/api/v1/subscriptions/{subscription_id}/rotate-secret", headers=world.headers(agency))
     assert response.status_code == 200, response.text
     return dict(response.json())
