@@ -219,7 +219,10 @@ def test_concurrent_creates_and_coordinators_have_exactly_one_winner(
         pytest.skip("the race is PostgreSQL's: SQLite has one writer at a time")
     school, child = setting["school"], setting["child"]
     headers = world.headers(school)
-    with running_server(settings.database_url, settings.signing_key_file, tmp_path / "server.log") as server:
+    # The world's tokens name the test app's issuer; a server on another port would derive its own.
+    with running_server(
+        settings.database_url, settings.signing_key_file, tmp_path / "server.log", SAMHANDLING_ISSUER=settings.issuer
+    ) as server:
         team_body = {"child_id": child}
         assert race(server.url, [("POST", "/api/v1/teams", team_body, headers)] * 2) == [201, 409]
         team = world.sql("SELECT id FROM teams WHERE child_id = :c", c=child)
