@@ -30,7 +30,8 @@ def client(api: LiveApi, role: str) -> SyncFHIRClient:
         f"{api.url}/fhir/R4",
         authorization=f"Bearer {api.token(role)}",
         extra_headers={"Accept": "application/fhir+json"},
-        url_aliases=[PUBLIC_BASE],
+        # Links name the issuer's host; the issuer follows the server's port unless set.
+        url_aliases=[PUBLIC_BASE, api.url.replace("127.0.0.1", "localhost") + "/fhir/R4"],
     )
 
 
