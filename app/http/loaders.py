@@ -5,7 +5,9 @@ record with the access rule evaluated in the same query (app/security/records.py
 access log which record and which child the request was aimed at (refusals included) and
 answers 404 — indistinguishable from "no such record" — when the caller may not see it.
 `changeable(...)` is the same for a write: the row is locked for update, then the one answer to
-"may the caller change it?" (`ensure_may_change`, 403) is asked. Routers name them as aliases:
+"may the caller change it?" (`ensure_may_change`, 403) is asked. `locked(...)` locks without
+asking, for writes whose writer rule depends on what is written (a plan's goal, action or review;
+the decision on a mandatory report) and so is asked by the service. Routers name them as aliases:
 
     VisibleConcern = Annotated[Concern, Depends(visible(Concern, "concern", "concern_id"))]
 
@@ -38,13 +40,21 @@ def visible(model: type[M], resource_type: str, id_param: str) -> Callable[..., 
 def changeable(model: type[M], resource_type: str, id_param: str) -> Callable[..., Awaitable[M]]:
     """A dependency: the record, locked for update, when the caller may see it (else 404) and
     may change it (else 403)."""
+    return _loader(model, resource_type, id_param, for_update=True, ask_may_change=True)
+
+
+def locked(model: type[M], resource_type: str, id_param: str) -> Callable[..., Awaitable[M]]:
+    """A dependency: the record, locked for update, when the caller may see it (else 404); who may
+    change it is the service's question (it depends on the change)."""
     return _loader(model, resource_type, id_param, for_update=True)
 
 
-def _loader(model: type[M], resource_type: str, id_param: str, *, for_update: bool) -> Callable[..., Awaitable[M]]:
+def _loader(
+    model: type[M], resource_type: str, id_param: str, *, for_update: bool, ask_may_change: bool = False
+) -> Callable[..., Awaitable[M]]:
     async def load(context: RequestContext, **path: uuid.UUID) -> M:
         record = await fetch_visible(context, model, resource_type, path[id_param], for_update=for_update)
-        if for_update:
+        if ask_may_change:
             assert context.caller is not None  # fetch_visible asserted it
             await ensure_may_change(context.session(), context.caller, resource_type, record)
         return record
@@ -58,5 +68,6 @@ def _loader(model: type[M], resource_type: str, id_param: str, *, for_update: bo
             inspect.Parameter(id_param, keyword, annotation=uuid.UUID),
         ]
     )
-    load.__name__ = f"{'changeable' if for_update else 'visible'}_{resource_type}"
+    kind = "changeable" if ask_may_change else "locked" if for_update else "visible"
+    load.__name__ = f"{kind}_{resource_type}"
     return load

@@ -15,7 +15,7 @@ from app.http.deps import ContextDep, CursorsDep, SessionDep, SettingsDep
 from app.http.etag import IfMatchRequired, check_if_match, etag_of, with_etag
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
-from app.http.loaders import changeable, visible
+from app.http.loaders import changeable, locked, visible
 from app.http.paging import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -29,7 +29,6 @@ from app.routers.responses import ETAG_HEADER, created, guarded_router, problems
 from app.schemas.common import Page, Timestamp
 from app.schemas.concern import ConcernCreate, ConcernPublic, ConcernStatusChange, DecisionCreate
 from app.security.caller import Caller
-from app.security.records import fetch_visible
 from app.services import concerns, decisions
 from app.services.concern_views import publics_of
 from app.services.concerns import ConcernFilters
@@ -41,6 +40,9 @@ ConcernsReader = Annotated[Caller, Security(current_caller, scopes=["concerns:re
 ConcernsWriter = Annotated[Caller, Security(current_caller, scopes=["concerns:write"])]
 VisibleConcern = Annotated[Concern, Depends(visible(Concern, "concern", "concern_id"))]
 ChangeableConcern = Annotated[Concern, Depends(changeable(Concern, "concern", "concern_id"))]
+# Not `changeable`: of the two agencies that may change a concern only the one it is reported to
+# decides, and "not a mandatory report" (409) is answered before that (403) — by the service.
+LockedConcern = Annotated[Concern, Depends(locked(Concern, "concern", "concern_id"))]
 
 
 async def _public(session: AsyncSession, caller: Caller, concern: Concern | Row[Any]) -> ConcernPublic:
@@ -155,12 +157,7 @@ async def change_status(
     },
 )
 async def record_decision(
-    concern_id: uuid.UUID,
-    data: DecisionCreate,
-    caller: ConcernsWriter,
-    context: ContextDep,
-    session: SessionDep,
-    response: Response,
+    concern: LockedConcern, data: DecisionCreate, caller: ConcernsWriter, session: SessionDep, response: Response
 ) -> ConcernPublic:
     """Feedback to the one who reported (återkoppling): whether an investigation was opened
     (`investigation_opened`), not opened (`not_opened`) or is already ongoing
@@ -169,8 +166,5 @@ async def record_decision(
     record it (others that can see the concern: 403), once (a second decision: 409); a concern
     that is not a mandatory report takes none (409). Due within 14 days of the report
     (`decision_due_at`); publishes `concern.decision_recorded`."""
-    # Not a `ChangeableConcern`: of the two agencies that may change a concern only the one it is
-    # reported to decides, and "not a mandatory report" (409) is answered before that (403).
-    concern = await fetch_visible(context, Concern, "concern", concern_id, for_update=True)
     decided = await decisions.record_decision(session, caller, concern, data)
     return await _respond(session, caller, response, decided)

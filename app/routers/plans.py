@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Header, Response, Security
+from fastapi import Depends, Header, Response, Security
 from sqlalchemy import Row
 
 from app.enums import Area, Perspective, PlanStatus
@@ -13,6 +13,7 @@ from app.http.deps import ContextDep, CursorsDep, SessionDep
 from app.http.etag import check_if_match, etag_of, require_if_match
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
+from app.http.loaders import locked, visible
 from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, created_after, next_created_cursor, split_page
 from app.models.plan import Plan, PlanAction, PlanGoal, PlanReview
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
@@ -31,7 +32,6 @@ from app.schemas.plans import (
     ReviewPublic,
 )
 from app.security.caller import Caller
-from app.security.records import fetch_visible
 from app.services import plans
 from app.services.plan_errors import ActionTransitionNotAllowed, PlanAlreadyActive, PlanClosed
 from app.services.plans import Compass, PlanView
@@ -42,7 +42,22 @@ PlansWriter = Annotated[Caller, Security(current_caller, scopes=["plans:write"])
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="The plan's ETag you read; required (428 without it).")
 ]
+VisiblePlan = Annotated[Plan, Depends(visible(Plan, "plan", "plan_id"))]
+# Locked, not `changeable`: who may write depends on what is written (the plan's agency or an
+# active team member's for goals and reviews, the responsible agency for an action's status).
+LockedPlan = Annotated[Plan, Depends(locked(Plan, "plan", "plan_id"))]
+# The plan's loader reads `plan_id` itself; routes with a second path id name it first too, so
+# that the spec lists the path's ids in the path's order (/plans/{plan_id}/goals/{goal_id}).
+PlanIdFirst = uuid.UUID
 PLAN_PATH = {"plan_id": "$request.path.plan_id"}
+
+
+async def _plan_if_match(if_match: IfMatch = None) -> str:
+    return require_if_match(if_match)
+
+
+# Declared before the plan's loader, so that a missing If-Match is 428 before the plan loads.
+PlanIfMatch = Annotated[str, Depends(_plan_if_match)]
 
 
 def _goal(goal: PlanGoal | Row[Any], compass: Compass | None) -> GoalPublic:
@@ -147,14 +162,11 @@ async def create_plan(
     summary="Get a plan",
     responses={200: success("The plan with its goals, actions and reviews.", ETAG_HEADER), **problems(404)},
 )
-async def get_plan(
-    plan_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep, response: Response
-) -> PlanPublic:
+async def get_plan(plan: VisiblePlan, caller: PlansReader, session: SessionDep, response: Response) -> PlanPublic:
     """Visible to the plan's agency, and to an agency named with it in an active consent for the
     child that covers plans and that the plan's agency has confirmed. Each goal carries its area
     of the child's needs compass — the latest and previous ratings the caller may see — so a
     review sees what changed."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id)
     return _respond(response, await _view(session, caller, plan))
 
 
@@ -194,7 +206,7 @@ def _part_created(description: str, name: str, operation_id: str, part: str) -> 
     responses={201: _part_created("Added.", "GetGoal", "plans-get-goal", "goal_id"), **problems(404, PlanClosed)},
 )
 async def add_goal(
-    plan_id: uuid.UUID,
+    plan: LockedPlan,
     data: GoalCreate,
     caller: PlansWriter,
     context: ContextDep,
@@ -205,7 +217,6 @@ async def add_goal(
     """What should get better, in one compass area, in the words of whoever expressed it (the
     child, a guardian, a professional). By the plan's agency or an active team member's (403);
     a closed plan takes none (409)."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
     goal = await plans.add_goal(session, caller, plan, data)
     context.audit("plan_goal", goal.id, plan.child_id)
     response.headers["Location"] = f"/api/v1/plans/{plan.id}/goals/{goal.id}"
@@ -219,10 +230,9 @@ async def add_goal(
     responses=problems(404),
 )
 async def get_goal(
-    plan_id: uuid.UUID, goal_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep
+    plan_id: PlanIdFirst, plan: VisiblePlan, goal_id: uuid.UUID, caller: PlansReader, session: SessionDep
 ) -> GoalPublic:
     """One goal of a plan the caller may see, with its compass area."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id)
     goal = await plans.find_part(session, PlanGoal, plan, goal_id)
     return _goal(goal, (await _view(session, caller, plan)).compass)
 
@@ -244,7 +254,7 @@ async def get_goal(
     },
 )
 async def add_action(
-    plan_id: uuid.UUID,
+    plan: LockedPlan,
     data: ActionCreate,
     caller: PlansWriter,
     context: ContextDep,
@@ -256,7 +266,6 @@ async def add_action(
     otherwise). The responsible agency is the plan's or one linked to it by an active consent for
     the child that covers plans and is confirmed by the plan's agency (422
     `responsible-agency-not-linked`). Starts `planned`."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
     action = await plans.add_action(session, caller, plan, data)
     context.audit("plan_action", action.id, plan.child_id)
     response.headers["Location"] = f"/api/v1/plans/{plan.id}/actions/{action.id}"
@@ -270,10 +279,9 @@ async def add_action(
     responses=problems(404),
 )
 async def get_action(
-    plan_id: uuid.UUID, action_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep
+    plan_id: PlanIdFirst, plan: VisiblePlan, action_id: uuid.UUID, caller: PlansReader, session: SessionDep
 ) -> ActionPublic:
     """One action of a plan the caller may see, with its status history."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id)
     return _action(await plans.find_action(session, plan, action_id))
 
 
@@ -287,21 +295,19 @@ async def get_action(
     },
 )
 async def change_action_status(
-    plan_id: uuid.UUID,
+    plan_id: PlanIdFirst,
     action_id: uuid.UUID,
     change: ActionStatusChange,
     caller: PlansWriter,
-    context: ContextDep,
     session: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    precondition: PlanIfMatch,
+    plan: LockedPlan,
 ) -> PlanPublic:
     """`planned → in_progress | done | cancelled`, `in_progress → done | cancelled`; done and
     cancelled are final (409). By the plan's agency or the action's responsible agency (403).
     Send the plan's ETag as `If-Match` (428 without, 412 when the plan changed since). The change
     is appended to the action's `status_history`."""
-    precondition = require_if_match(if_match)
-    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
     action = await plans.find_action(session, plan, action_id)
     plans.ensure_may_change_action(caller, plan, action)
     check_if_match(precondition, _etag(_public(await _view(session, caller, plan))))
@@ -320,7 +326,7 @@ async def change_action_status(
     },
 )
 async def add_review(
-    plan_id: uuid.UUID,
+    plan: LockedPlan,
     data: ReviewCreate,
     caller: PlansWriter,
     context: ContextDep,
@@ -331,7 +337,6 @@ async def add_review(
     """Progress per goal (each a goal of this plan: 422 `goal-not-in-plan` otherwise), held
     (`held_at`) not in the future; `next_review_at` moves the plan's next review, and is needed
     once the plan's review date has passed. By the plan's agency or an active team member's."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
     review = await plans.add_review(session, caller, plan, data)
     context.audit("plan_review", review.id, plan.child_id)
     response.headers["Location"] = f"/api/v1/plans/{plan.id}/reviews/{review.id}"
@@ -345,10 +350,9 @@ async def add_review(
     responses=problems(404),
 )
 async def get_review(
-    plan_id: uuid.UUID, review_id: uuid.UUID, caller: PlansReader, context: ContextDep, session: SessionDep
+    plan_id: PlanIdFirst, plan: VisiblePlan, review_id: uuid.UUID, caller: PlansReader, session: SessionDep
 ) -> ReviewPublic:
     """One review of a plan the caller may see."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id)
     return _review(await plans.find_part(session, PlanReview, plan, review_id))
 
 
@@ -359,7 +363,7 @@ async def get_review(
     responses={200: success("Closed.", ETAG_HEADER), **problems(404, PlanClosed)},
 )
 async def close_plan(
-    plan_id: uuid.UUID,
+    plan: LockedPlan,
     data: PlanClose,
     caller: PlansWriter,
     context: ContextDep,
@@ -368,6 +372,5 @@ async def close_plan(
 ) -> PlanPublic:
     """By the plan's agency or an active team member's; a closed plan takes no goals, actions,
     status changes or reviews (409), and a new plan can then be made for the child."""
-    plan = await fetch_visible(context, Plan, "plan", plan_id, for_update=True)
     await plans.close_plan(session, caller, plan, data)
     return _respond(response, await _view(session, caller, plan))
