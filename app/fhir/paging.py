@@ -15,7 +15,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fhir.views import FhirCall, Resource, SearchQuery, SearchResult
-from app.http.paging import created_after, next_created_cursor, split_page
+from app.http.paging import CreatedPaging
 from app.security.caller import Caller
 
 # A service's list function: (session, caller, child_id, after, limit) → rows, oldest first.
@@ -30,9 +30,7 @@ async def search_records(
 ) -> SearchResult:
     """A page of the caller's visible records, logged as the JSON list logs it: one fact per child."""
     kind, owner = f"fhir:{resource_type}", call.caller.client_id
-    after = created_after(call.cursors, query.cursor, kind, owner, query.binding)
-    rows, last = split_page(
-        await lister(call.session, call.caller, query.child_id, after, query.count + 1), query.count
-    )
+    paging = CreatedPaging.resume(call.cursors, query.cursor, kind, owner, query.binding, query.count)
+    rows, next_cursor = paging.cut(await lister(call.session, call.caller, query.child_id, paging.after, paging.fetch))
     call.context.audit_children(log_type, [row.child_id for row in rows])
-    return SearchResult(await build(call, rows), next_created_cursor(call.cursors, last, kind, owner, query.binding))
+    return SearchResult(await build(call, rows), next_cursor)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -114,3 +115,38 @@ def next_created_cursor(
     if last is None:
         return None
     return cursors.encode(kind, owner, filters, [last.created_at.isoformat(), str(last.id)])
+
+
+R = TypeVar("R", bound=_Created)
+
+
+@dataclass(frozen=True)
+class CreatedPaging:
+    """One page of a records list ordered by (created_at, id): where it resumes, how many rows to
+    fetch (one more than the page, to know whether another follows), and the next page's cursor.
+
+        paging = CreatedPaging.resume(cursors, cursor, "concerns", caller.client_id, filters, limit)
+        rows, next_cursor = paging.cut(await list_concerns(..., paging.after, paging.fetch))
+    """
+
+    cursors: CursorCodec
+    kind: str
+    owner: str
+    filters: dict[str, Any]
+    limit: int
+    after: tuple[datetime, uuid.UUID] | None
+
+    @classmethod
+    def resume(
+        cls, cursors: CursorCodec, cursor: str | None, kind: str, owner: str, filters: dict[str, Any], limit: int
+    ) -> CreatedPaging:
+        return cls(cursors, kind, owner, filters, limit, created_after(cursors, cursor, kind, owner, filters))
+
+    @property
+    def fetch(self) -> int:
+        return self.limit + 1
+
+    def cut(self, rows: Sequence[R]) -> tuple[list[R], str | None]:
+        """The fetched rows → this page, and the cursor of the next (None on the last page)."""
+        page, last = split_page(rows, self.limit)
+        return page, next_created_cursor(self.cursors, last, self.kind, self.owner, self.filters)

@@ -16,11 +16,9 @@ from app.http.idempotency import IdempotencyDep
 from app.http.loaders import visible
 from app.http.paging import (
     DEFAULT_LIMIT,
+    CreatedPaging,
     CursorParam,
     LimitParam,
-    created_after,
-    next_created_cursor,
-    split_page,
 )
 from app.models.assessment import Assessment
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
@@ -93,10 +91,11 @@ async def list_assessments(
 ) -> Page[AssessmentPublic]:
     """The assessments the caller's agency may see, oldest first."""
     binding = {"child_id": child_id}
-    after = created_after(cursors, cursor, "assessments", caller.client_id, binding)
-    rows, last = split_page(await assessments.list_assessments(session, caller, child_id, after, limit + 1), limit)
+    paging = CreatedPaging.resume(cursors, cursor, "assessments", caller.client_id, binding, limit)
+    rows, next_cursor = paging.cut(
+        await assessments.list_assessments(session, caller, child_id, paging.after, paging.fetch)
+    )
     context.audit_rows("assessment", rows)
-    next_cursor = next_created_cursor(cursors, last, "assessments", caller.client_id, binding)
     return Page[AssessmentPublic](items=[_public(row) for row in rows], next_cursor=next_cursor)
 
 

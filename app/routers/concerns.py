@@ -18,11 +18,9 @@ from app.http.idempotency import IdempotencyDep
 from app.http.loaders import changeable, locked, visible
 from app.http.paging import (
     DEFAULT_LIMIT,
+    CreatedPaging,
     CursorParam,
     LimitParam,
-    created_after,
-    next_created_cursor,
-    split_page,
 )
 from app.models.concern import Concern
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
@@ -117,10 +115,9 @@ async def list_concerns(
     concerns appear on later pages."""
     filters = ConcernFilters(child_id=child_id, status=status, updated_since=updated_since)
     binding = {"child_id": child_id, "status": status, "updated_since": updated_since}
-    after = created_after(cursors, cursor, "concerns", caller.client_id, binding)
-    rows, last = split_page(await concerns.list_concerns(session, caller, filters, after, limit + 1), limit)
+    paging = CreatedPaging.resume(cursors, cursor, "concerns", caller.client_id, binding, limit)
+    rows, next_cursor = paging.cut(await concerns.list_concerns(session, caller, filters, paging.after, paging.fetch))
     context.audit_rows("concern", rows)
-    next_cursor = next_created_cursor(cursors, last, "concerns", caller.client_id, binding)
     return Page[ConcernPublic](items=await publics_of(session, caller, rows), next_cursor=next_cursor)
 
 

@@ -15,11 +15,9 @@ from app.http.idempotency import IdempotencyDep
 from app.http.loaders import changeable, visible
 from app.http.paging import (
     DEFAULT_LIMIT,
+    CreatedPaging,
     CursorParam,
     LimitParam,
-    created_after,
-    next_created_cursor,
-    split_page,
 )
 from app.models.base import utcnow
 from app.models.consent import Consent
@@ -135,10 +133,9 @@ async def list_consents(
 ) -> Page[ConsentPublic]:
     """Consents that name the caller's agency, oldest first, withdrawn and expired ones included."""
     binding = {"child_id": child_id}
-    after = created_after(cursors, cursor, "consents", caller.client_id, binding)
-    rows, last = split_page(await consents.list_consents(session, caller, child_id, after, limit + 1), limit)
+    paging = CreatedPaging.resume(cursors, cursor, "consents", caller.client_id, binding, limit)
+    rows, next_cursor = paging.cut(await consents.list_consents(session, caller, child_id, paging.after, paging.fetch))
     context.audit_rows("consent", rows)
-    next_cursor = next_created_cursor(cursors, last, "consents", caller.client_id, binding)
     views = await consents.views_of(session, rows)
     return Page[ConsentPublic](items=[_public(view) for view in views], next_cursor=next_cursor)
 

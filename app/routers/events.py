@@ -16,10 +16,9 @@ from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
 from app.http.paging import (
     DEFAULT_LIMIT,
+    CreatedPaging,
     CursorParam,
     LimitParam,
-    created_after,
-    next_created_cursor,
     split_page,
 )
 from app.models.event import Delivery, Subscription
@@ -158,9 +157,8 @@ async def list_subscriptions(
 ) -> Page[SubscriptionPublic]:
     """The calling client's own subscriptions (never their secrets)."""
     context.audit("subscription")
-    after = created_after(cursors, cursor, "subscriptions", caller.client_id, {})
-    rows, last = split_page(await subscriptions.list_subscriptions(session, caller, after, limit + 1), limit)
-    next_cursor = next_created_cursor(cursors, last, "subscriptions", caller.client_id, {})
+    paging = CreatedPaging.resume(cursors, cursor, "subscriptions", caller.client_id, {}, limit)
+    rows, next_cursor = paging.cut(await subscriptions.list_subscriptions(session, caller, paging.after, paging.fetch))
     items = [SubscriptionPublic.model_validate(_subscription(row)) for row in rows]
     return Page[SubscriptionPublic](items=items, next_cursor=next_cursor)
 

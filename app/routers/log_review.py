@@ -21,7 +21,12 @@ from app.http.deps import ContextDep, CursorsDep, KeysDep, SequencerDep, Session
 from app.http.etag import etag_of
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
-from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, created_after, next_created_cursor, split_page
+from app.http.paging import (
+    DEFAULT_LIMIT,
+    CreatedPaging,
+    CursorParam,
+    LimitParam,
+)
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.routers.strict_query import reject_unknown_query
 from app.schemas.access_log import AccessLogEntryPublic
@@ -147,12 +152,10 @@ async def documented_reviews(
 ) -> Page[LogReviewRecord]:
     """Every documented review, oldest first."""
     context.audit("access_log_review")
-    after = created_after(cursors, cursor, "log-reviews", caller.client_id, {})
-    rows, last = split_page(await list_reviews(session, after, limit + 1), limit)
+    paging = CreatedPaging.resume(cursors, cursor, "log-reviews", caller.client_id, {}, limit)
+    rows, next_cursor = paging.cut(await list_reviews(session, paging.after, paging.fetch))
     items = [LogReviewRecord.model_validate(row, from_attributes=True) for row in rows]
-    return Page[LogReviewRecord](
-        items=items, next_cursor=next_created_cursor(cursors, last, "log-reviews", caller.client_id, {})
-    )
+    return Page[LogReviewRecord](items=items, next_cursor=next_cursor)
 
 
 @router.get(

@@ -14,7 +14,12 @@ from app.http.etag import check_if_match, etag_of, require_if_match
 from app.http.guard import current_caller
 from app.http.idempotency import IdempotencyDep
 from app.http.loaders import locked, visible
-from app.http.paging import DEFAULT_LIMIT, CursorParam, LimitParam, created_after, next_created_cursor, split_page
+from app.http.paging import (
+    DEFAULT_LIMIT,
+    CreatedPaging,
+    CursorParam,
+    LimitParam,
+)
 from app.models.plan import Plan, PlanAction, PlanGoal, PlanReview
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
 from app.schemas.assessment import CompassArea
@@ -183,10 +188,11 @@ async def list_plans(
 ) -> Page[PlanPublic]:
     """The plans the caller's agency may see, oldest first, each in full."""
     binding = {"child_id": child_id, "status": status}
-    after = created_after(cursors, cursor, "plans", caller.client_id, binding)
-    rows, last = split_page(await plans.list_plans(session, caller, child_id, status, after, limit + 1), limit)
+    paging = CreatedPaging.resume(cursors, cursor, "plans", caller.client_id, binding, limit)
+    rows, next_cursor = paging.cut(
+        await plans.list_plans(session, caller, child_id, status, paging.after, paging.fetch)
+    )
     context.audit_children("plan", [plan.child_id for plan in rows])
-    next_cursor = next_created_cursor(cursors, last, "plans", caller.client_id, binding)
     views = await plans.views_of(session, caller, rows)
     return Page[PlanPublic](items=[_public(view) for view in views], next_cursor=next_cursor)
 

@@ -15,11 +15,9 @@ from app.http.idempotency import IdempotencyDep
 from app.http.loaders import changeable, visible
 from app.http.paging import (
     DEFAULT_LIMIT,
+    CreatedPaging,
     CursorParam,
     LimitParam,
-    created_after,
-    next_created_cursor,
-    split_page,
 )
 from app.models.team import Team, TeamMember
 from app.routers.responses import ETAG_HEADER, LOCATION_HEADER, created, guarded_router, links, problems, success
@@ -110,10 +108,9 @@ async def list_teams(
 ) -> Page[TeamPublic]:
     """The teams the caller's agency may see, oldest first, with their memberships."""
     binding = {"child_id": child_id}
-    after = created_after(cursors, cursor, "teams", caller.client_id, binding)
-    rows, last = split_page(await teams.list_teams(session, caller, child_id, after, limit + 1), limit)
+    paging = CreatedPaging.resume(cursors, cursor, "teams", caller.client_id, binding, limit)
+    rows, next_cursor = paging.cut(await teams.list_teams(session, caller, child_id, paging.after, paging.fetch))
     context.audit_rows("team", rows)
-    next_cursor = next_created_cursor(cursors, last, "teams", caller.client_id, binding)
     return Page[TeamPublic](
         items=[_public(view) for view in await teams.views_of(session, rows)], next_cursor=next_cursor
     )
