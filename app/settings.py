@@ -71,7 +71,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="A connection's request headers, from its opening or the last response."
     )
     http_keep_alive_seconds: int = Field(default=5, ge=1, description="An idle connection after a response.")
-    db_pool_size: int = Field(default=10, ge=1)
+    # Held, not churned: a worker serving ~16 concurrent requests needs about that many plus the log's
+    # group committer and sequencer; connections beyond the pool (overflow) are closed on return, so
+    # a pool smaller than the concurrency opens and throws away connections all the time (issue 23).
+    db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: float = Field(default=3.0, gt=0)
