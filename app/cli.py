@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -207,14 +210,36 @@ def cmd_clients_revoke(args: argparse.Namespace) -> int:
     return _run(revoke())
 
 
-def cmd_keys_rotate(_args: argparse.Namespace) -> int:
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from app.security.keys import KeyRing, rotate_signing_key
+    from app.security.tokens import LEEWAY_SECONDS
 
-    path = get_settings().signing_key_file
-    old = KeyRing.load(path).current.kid
+    settings = get_settings()
+    path = settings.signing_key_file
+    before = KeyRing.load(path)
+    # The previous key is retired by this rotation: tokens it signed must have expired. It signed
+    # until the current key had been published for the delay, and its tokens live a TTL longer.
+    safe_from = before.current_since + settings.key_publish_delay_seconds + settings.token_ttl + LEEWAY_SECONDS
+    if before.previous is not None and time.time() < safe_from and not args.force:
+        wait = math.ceil(safe_from - time.time())
+        print(
+            f"refused: tokens signed by the previous key {before.previous.kid} may still be valid for {wait} s "
+            "(the key publish delay plus the token lifetime since the last rotation); rotating now would "
+            "make them fail. Wait, or pass --force.",
+            file=sys.stderr,
+        )
+        return 1
     rotate_signing_key(path)
     ring = KeyRing.load(path)
-    _print_json({"kid": ring.current.kid, "previous_kid": old, "retired_kids": [key.kid for key in ring.retired]})
+    signs_from = datetime.fromtimestamp(ring.current_since + settings.key_publish_delay_seconds, UTC)
+    _print_json(
+        {
+            "kid": ring.current.kid,
+            "previous_kid": before.current.kid,
+            "retired_kids": [key.kid for key in ring.retired],
+            "signs_tokens_from": signs_from.isoformat().replace("+00:00", "Z"),
+        }
+    )
     return 0
 
 
@@ -351,9 +376,15 @@ def build_parser() -> argparse.ArgumentParser:
     backup.set_defaults(handler=cmd_backup)
 
     keys = commands.add_parser("keys", help="manage the token signing key").add_subparsers(dest="action", required=True)
-    keys.add_parser(
-        "rotate", help="new signing key; the previous one stays in the JWKS, older ones verify checkpoints"
-    ).set_defaults(handler=cmd_keys_rotate)
+    rotate = keys.add_parser(
+        "rotate",
+        help="new signing key, in the JWKS at once and signing after SAMHANDLING_KEY_PUBLISH_DELAY_SECONDS; "
+        "the previous one stays in the JWKS, older ones verify checkpoints",
+    )
+    rotate.add_argument(
+        "--force", action="store_true", help="rotate even while tokens of the key it retires may still be valid"
+    )
+    rotate.set_defaults(handler=cmd_keys_rotate)
     return parser
 
 

@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         issuer=settings.issuer,
         audience=settings.audience,
         ttl_seconds=settings.token_ttl,
+        reload_interval=settings.key_reload_interval_seconds,
+        publish_delay=settings.key_publish_delay_seconds,
     )
 
     lifecycle = Lifecycle()
@@ -141,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_client=settings.auth_failures_per_client_per_minute,
         per_address=settings.auth_failures_per_address_per_minute,
     )
-    app.state.cursors = CursorCodec(lambda: tokens.keys.current.pem)
+    app.state.cursors = CursorCodec(lambda: tokens.keys.cursor_keys(), lambda: tokens.refresh().cursor_keys())
     app.state.statistics = StatisticsCache(settings.statistics_threshold, settings.statistics_timezone)
 
     install_error_handlers(app)

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     audience: str = "samhandling"
     signing_key_file: Path = DEFAULT_DATA_DIR / "signing-key.pem"
     token_ttl: int = Field(default=300, ge=30, le=MAX_TOKEN_TTL_SECONDS)
+    key_reload_interval_seconds: float = Field(
+        default=5.0, ge=0, description="How often a process looks whether the signing-key files have changed."
+    )
+    key_publish_delay_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a rotated key is in the JWKS before it signs tokens (the previous key signs until then).",
+    )
     rate_limit_per_minute: int = Field(default=3000, ge=0)
     webhook_allowlist: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

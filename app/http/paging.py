@@ -40,18 +40,38 @@ def _unb64(text: str) -> bytes:
 
 
 class CursorCodec:
-    def __init__(self, key_source: Callable[[], bytes]) -> None:
-        self._key_source = key_source
-        self._key: bytes | None = None
+    """Signs cursors with a key derived from the first of the service's keys and accepts those
+    signed under any of them: a cursor saved before a key rotation still resumes its list."""
 
-    @property
-    def _signing_key(self) -> bytes:
-        if self._key is None:
-            self._key = hashlib.sha256(b"samhandling:cursor:v1:" + self._key_source()).digest()
-        return self._key
+    def __init__(
+        self, key_sources: Callable[[], Sequence[bytes]], refresh: Callable[[], Sequence[bytes]] | None = None
+    ) -> None:
+        self._key_sources = key_sources
+        self._refresh = refresh  # when no key fits: perhaps another process has rotated
+        self._derived: dict[bytes, bytes] = {}
+
+    def _keys(self, sources: Sequence[bytes]) -> list[bytes]:
+        keys = []
+        for source in sources:
+            key = self._derived.get(source)
+            if key is None:
+                key = self._derived[source] = hashlib.sha256(b"samhandling:cursor:v1:" + source).digest()
+            keys.append(key)
+        return keys
+
+    @staticmethod
+    def _mac(key: bytes, payload: bytes) -> bytes:
+        return hmac.new(key, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
     def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._signing_key, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+        return self._mac(self._keys(self._key_sources())[0], payload)
+
+    def _signed_by_a_known_key(self, payload: bytes, signature: bytes) -> bool:
+        if any(hmac.compare_digest(signature, self._mac(key, payload)) for key in self._keys(self._key_sources())):
+            return True
+        if self._refresh is None:
+            return False
+        return any(hmac.compare_digest(signature, self._mac(key, payload)) for key in self._keys(self._refresh()))
 
     @staticmethod
     def _binding(kind: str, owner: str, filters: dict[str, Any]) -> str:
@@ -67,7 +87,7 @@ class CursorCodec:
             payload_text, signature_text = cursor.split(".")
             payload = _unb64(payload_text)
             signature = _unb64(signature_text)
-            valid = hmac.compare_digest(signature, self._sign(payload))
+            valid = self._signed_by_a_known_key(payload, signature)
             body = orjson.loads(payload) if valid else None
         except (ValueError, orjson.JSONDecodeError):
             valid, body = False, None

@@ -11,6 +11,13 @@ still verify — a checkpoint signed by a key the service does not know is a fai
 lives beside the key, not in the database, on purpose: the checkpoints guard against someone
 who can write the database, and a key list in the database would let them add their own key.
 Retired keys verify checkpoints only; tokens verify with the current and the previous key.
+
+Across processes and hosts that share the key files (issue 24): each process reloads the ring
+when the files change (TokenService), so a token or cursor made by a process that has seen a
+rotation verifies at every other. A freshly rotated key is *published* (in the JWKS) at once but
+signs tokens only once its file is `SAMHANDLING_KEY_PUBLISH_DELAY_SECONDS` old: until then the
+previous key keeps signing, so verifiers that cache the JWKS learn the new key before they meet
+it, and every process switches at the same moment (the file's modification time).
 """
 
 from __future__ import annotations
@@ -83,14 +90,33 @@ def ensure_signing_key(path: Path, algorithm: str = "RS256") -> bool:
 
 
 def rotate_signing_key(path: Path, algorithm: str | None = None) -> None:
-    """Current key → previous (an older previous is retired: its public part kept); a fresh key."""
+    """Current key → previous (an older previous is retired: its public part kept); a fresh key.
+
+    The fresh key is written whole beside the others, then renamed into place, so a process that
+    reloads meanwhile reads either the old ring or the new one, never half a PEM."""
     current = SigningKey.load(path)
+    staging = path.with_name(path.name + ".new")
+    staging.unlink(missing_ok=True)  # left by a rotation that was interrupted
+    write_secret_file(staging, generate_private_key_pem(algorithm or current.algorithm))
     previous = previous_key_path(path)
     if previous.exists():
         retire_public_key(path, SigningKey.load(previous).public_jwk)  # before its file goes
         previous.unlink()
     path.rename(previous)
-    write_secret_file(path, generate_private_key_pem(algorithm or current.algorithm))
+    os.replace(staging, path)
+
+
+def key_files_fingerprint(path: Path) -> tuple[tuple[int, int, int] | None, ...]:
+    """What changes when a rotation touches the key files: each file's inode, size and mtime."""
+    marks: list[tuple[int, int, int] | None] = []
+    for file in (path, previous_key_path(path), retired_keys_path(path)):
+        try:
+            status = file.stat()
+        except FileNotFoundError:
+            marks.append(None)
+        else:
+            marks.append((status.st_ino, status.st_size, status.st_mtime_ns))
+    return tuple(marks)
 
 
 def load_retired_keys(path: Path) -> list[dict[str, str]]:
@@ -187,6 +213,7 @@ class KeyRing:
     current: SigningKey
     previous: SigningKey | None = None
     retired: tuple[VerifyingKey, ...] = field(default_factory=tuple)
+    current_since: float = 0.0  # when the current key's file was written (its mtime, epoch seconds)
 
     @classmethod
     def load(cls, path: Path) -> KeyRing:
@@ -201,11 +228,23 @@ class KeyRing:
             # still verify with it.
             retired.append(VerifyingKey(previous.kid, previous.algorithm, previous.verifier))
             previous = None
-        return cls(current=current, previous=previous, retired=tuple(retired))
+        return cls(current=current, previous=previous, retired=tuple(retired), current_since=path.stat().st_mtime)
 
     @property
     def algorithm(self) -> str:
         return self.current.algorithm
+
+    def signing_key(self, now: float, publish_delay: float) -> SigningKey:
+        """The key that signs tokens now: the current one once it has been published (in the JWKS)
+        for `publish_delay` seconds, the previous one until then."""
+        if self.previous is not None and now < self.current_since + publish_delay:
+            return self.previous
+        return self.current
+
+    def cursor_keys(self) -> list[bytes]:
+        """The keys list cursors are signed with (the first) and accepted under: a cursor saved
+        before a rotation still resumes its list after it."""
+        return [key.pem for key in (self.current, self.previous) if key is not None]
 
     def token_verifier_for(self, kid: str) -> Key | None:
         """Tokens verify with the current key and, during a rotation, the previous one only."""

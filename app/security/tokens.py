@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -13,7 +14,9 @@ from jose import jwt
 from jose.exceptions import JOSEError
 
 from app.security.caller import Caller
-from app.security.keys import KeyRing
+from app.security.keys import KeyRing, key_files_fingerprint
+
+logger = logging.getLogger(__name__)
 
 TOKEN_TYPE = "at+jwt"
 LEEWAY_SECONDS = 30
@@ -33,8 +36,16 @@ class IssuedToken:
     jti: str
 
 
+UNKNOWN_KID_RECHECK_SECONDS = 1.0  # a token with a key this process has not seen: look again, at most this often
+
+
 class TokenService:
-    """Signs and verifies access tokens with the key ring loaded once per process."""
+    """Signs and verifies access tokens with the key ring, reloaded when its files change.
+
+    Processes and hosts share the key files; one that has seen a rotation signs with the new key
+    (after its publish delay). The others look at the files every `reload_interval` seconds, and
+    at once (at most once a second) when a token names a key they do not know — so its token is
+    not refused meanwhile."""
 
     def __init__(
         self,
@@ -43,10 +54,17 @@ class TokenService:
         issuer: str,
         audience: str,
         ttl_seconds: int,
+        reload_interval: float = 5.0,
+        publish_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._key_file = key_file
         self._keys: KeyRing | None = None
+        self._fingerprint: tuple[object, ...] | None = None
+        self._next_check = 0.0
+        self._last_forced = -UNKNOWN_KID_RECHECK_SECONDS
+        self.reload_interval = reload_interval
+        self.publish_delay = publish_delay
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -55,9 +73,37 @@ class TokenService:
 
     @property
     def keys(self) -> KeyRing:
-        if self._keys is None:
-            self._keys = KeyRing.load(self._key_file)
+        if self._keys is None or time.monotonic() >= self._next_check:
+            self._reload_if_changed()
+        assert self._keys is not None
         return self._keys
+
+    def refresh(self) -> KeyRing:
+        """Look at the key files now (at most once a second): a token or cursor names a key this
+        process may not have seen yet."""
+        now = time.monotonic()
+        if now - self._last_forced >= UNKNOWN_KID_RECHECK_SECONDS:
+            self._last_forced = now
+            self._reload_if_changed()
+        return self.keys
+
+    def _reload_if_changed(self) -> None:
+        self._next_check = time.monotonic() + self.reload_interval
+        fingerprint = key_files_fingerprint(self._key_file)
+        if self._keys is not None and fingerprint == self._fingerprint:
+            return
+        try:
+            ring = KeyRing.load(self._key_file)
+        except (OSError, ValueError) as error:
+            if self._keys is None:
+                raise
+            # Caught between a rotation's two renames, or a file being copied in: keep the ring
+            # this process has and look again at the next check.
+            logger.warning("signing keys not reloaded (kept the loaded ones): %s", error)
+            return
+        if self._keys is not None and ring.current.kid != self._keys.current.kid:
+            logger.info("signing keys reloaded: current %s, previous %s", ring.current.kid, _kid(ring))
+        self._keys, self._fingerprint = ring, fingerprint
 
     def issue(self, *, client_id: str, agency_id: str, role: str, scopes: str) -> IssuedToken:
         now = int(self._clock())
@@ -74,7 +120,7 @@ class TokenService:
             "agency_id": agency_id,
             "role": role,
         }
-        current = self.keys.current
+        current = self.keys.signing_key(self._clock(), self.publish_delay)
         token = jwt.encode(
             claims,
             current.signer,
@@ -111,7 +157,11 @@ class TokenService:
                 raise TokenRejected("the token is not signed with the accepted algorithm")
             if str(header.get("typ", "")).lower() not in (TOKEN_TYPE, "application/" + TOKEN_TYPE):
                 raise TokenRejected("the token is not an access token (typ must be at+jwt)")
-            verifier = keys.token_verifier_for(str(header.get("kid", "")))
+            kid = str(header.get("kid", ""))
+            verifier = keys.token_verifier_for(kid)
+            if verifier is None:  # perhaps signed by a host that has seen a rotation this one has not
+                keys = self.refresh()
+                verifier = keys.token_verifier_for(kid)
             if verifier is None:
                 raise TokenRejected("the token's signing key is unknown")
             claims = jwt.decode(
@@ -132,6 +182,10 @@ class TokenService:
         except (ValueError, TypeError, KeyError) as error:
             raise TokenRejected("the token is malformed") from error
         return _caller_from(claims), float(claims["exp"])
+
+
+def _kid(ring: KeyRing) -> str | None:
+    return ring.previous.kid if ring.previous is not None else None
 
 
 def _describe(error: JOSEError) -> str:

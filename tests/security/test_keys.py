@@ -78,7 +78,8 @@ def test_rotation_keeps_tokens_of_the_previous_key_valid(
     key_file = tmp_path / "signing-key.pem"
     key_file.write_bytes(signing_key_file.read_bytes())
     key_file.chmod(0o600)
-    settings = settings.model_copy(update={"signing_key_file": key_file})
+    # Signing with the new key at once (the publish delay is tests/security/test_key_rotation.py's).
+    settings = settings.model_copy(update={"signing_key_file": key_file, "key_publish_delay_seconds": 0})
     with TestClient(create_app(settings)) as before:
         world = World(settings, before)
         old_headers = world.admin()
