@@ -113,3 +113,26 @@ def test_a_checkpoint_whose_signature_fails_is_no_start_and_is_found(
     result = run_verification(settings, keys, incremental=True)
     assert result.from_seq == checkpointed
     assert (result.valid, result.first_invalid_seq) == (False, head)
+
+
+def test_without_a_signed_tree_head_at_the_checkpoint_the_walk_starts_from_the_first_entry(
+    settings: Settings, keys: KeyRing, checkpointed: int
+) -> None:
+    """A checkpoint from before the Merkle tree has no tree head: no tree to grow from, so all of
+    it is walked (and still holds)."""
+    unguarded(settings, "DELETE FROM access_log_tree_heads WHERE tree_size = :s", s=checkpointed)
+    result = run_verification(settings, keys, incremental=True, checkpoint=False)
+    assert result.valid, result.reason
+    assert (result.from_seq, result.entries) == (0, result.head_seq)
+
+
+def test_a_link_rehashed_before_the_checkpoint_is_found_by_the_tree_the_walk_starts_from(
+    settings: Settings, keys: KeyRing, checkpointed: int
+) -> None:
+    """The tree at the checkpoint is read from stored nodes and the links' hashes, and must have
+    the signed tree head's root: a link before the checkpoint with another hash fails it."""
+    assert 1 < checkpointed < 16  # below one stored block (tree_store.py): the tree is hashed from the links
+    unguarded(settings, "UPDATE access_log_chain SET hash = :h WHERE seq = 1", h="f" * 64)
+    result = run_verification(settings, keys, incremental=True)
+    assert (result.valid, result.first_invalid_seq) == (False, checkpointed)
+    assert "tree head" in (result.reason or "")
