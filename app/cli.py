@@ -245,15 +245,33 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from app.audit.verify import run_verification
+    from app.audit.verify_failures import EXIT_BROKEN, EXIT_COULD_NOT_CHECK, EXIT_INTACT, could_not_check
     from app.security.keys import KeyRing
 
     settings = get_settings()
-    keys = KeyRing.load(settings.signing_key_file) if settings.signing_key_file.exists() else None
-    result = run_verification(settings, keys, checkpoint=not args.no_checkpoint)
+    path = settings.signing_key_file
+    # Without the keys no checkpoint or tree head can be checked: that is "could not check",
+    # never "broken" (migrate makes the key; a missing one is a deployment fault).
+    try:
+        keys = KeyRing.load(path)
+    except (OSError, ValueError) as error:
+        print(f"audit verify: could not check: the signing key {path} cannot be read: {error}", file=sys.stderr)
+        return EXIT_COULD_NOT_CHECK
+    try:
+        result = run_verification(settings, keys, checkpoint=not args.no_checkpoint, incremental=not args.full)
+    except Exception as error:
+        reason = could_not_check(error, settings)
+        if reason is None:
+            raise
+        print(f"audit verify: could not check: {reason}", file=sys.stderr)
+        return EXIT_COULD_NOT_CHECK
     _print_json(result.summary())
+    where = f"after checkpoint {result.from_seq}" if result.from_seq else "from the first entry"
+    print(f"audit verify: checked {result.entries} entries {where}, up to {result.head_seq}", file=sys.stderr)
     if not result.valid:
         print(f"broken at entry {result.first_invalid_seq}: {result.reason}", file=sys.stderr)
-    return 0 if result.valid else 1
+        return EXIT_BROKEN
+    return EXIT_INTACT
 
 
 def cmd_audit_witness(args: argparse.Namespace) -> int:
@@ -357,8 +375,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=cmd_clients_revoke)
 
     audit = commands.add_parser("audit", help="the access log").add_subparsers(dest="action", required=True)
-    verify = audit.add_parser("verify", help="verify the hash chain: exit 0 when intact, 1 otherwise")
+    verify = audit.add_parser(
+        "verify",
+        help="verify the hash chain: exit 0 when intact, 1 when broken, 2 when it could not be checked",
+        description="Verify the access log's hash chain and Merkle tree, from the latest signed checkpoint "
+        "that holds (or, with --full, from the first entry), and sign the verified head. Exit status: 0 intact "
+        "(JSON summary on stdout), 1 broken — the first broken entry on stdout and stderr, 2 could not check "
+        "(database unreachable, a statement past SAMHANDLING_AUDIT_VERIFY_TIMEOUT_SECONDS, signing key "
+        "missing): one line on stderr.",
+    )
     verify.add_argument("--no-checkpoint", action="store_true", help="do not sign and store the verified head")
+    verify.add_argument(
+        "--full", action="store_true", help="verify every entry from the first, not only those after the checkpoint"
+    )
     verify.set_defaults(handler=cmd_audit_verify)
     witness = audit.add_parser(
         "witness", help="check that the log only grew since the tree head in FILE, then store the new head there"

@@ -93,12 +93,15 @@ def _install_sqlite_pragmas(sync_engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_write") else "BEGIN")
 
 
-def _postgres_server_settings(settings: Settings) -> dict[str, str]:
+def _postgres_server_settings(settings: Settings, statement_timeout_ms: int | None = None) -> dict[str, str]:
+    """`statement_timeout_ms` overrides the service's statement timeout (the verifier's own); the
+    lock timeout stays the service's, so a verifier never queues long behind the sequencer."""
+    statement_ms = statement_timeout_ms or settings.db_statement_timeout_ms
     return {
         "application_name": "samhandling",
-        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "statement_timeout": str(statement_ms),
         "lock_timeout": str(settings.db_statement_timeout_ms),
-        "idle_in_transaction_session_timeout": str(max(settings.db_statement_timeout_ms * 3, 30_000)),
+        "idle_in_transaction_session_timeout": str(max(statement_ms * 3, 30_000)),
         "timezone": "UTC",
     }
 
@@ -168,8 +171,9 @@ def _create_api_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def create_sync_engine(settings: Settings, *, pooled: bool = False) -> Engine:
-    """A synchronous engine for migrations, the CLI and tests."""
+def create_sync_engine(settings: Settings, *, pooled: bool = False, statement_timeout_ms: int | None = None) -> Engine:
+    """A synchronous engine for migrations, the CLI and tests; `statement_timeout_ms` replaces the
+    service's statement timeout on PostgreSQL (SQLite has none)."""
     url = sync_url(settings.database_url)
     poolclass = None if pooled else NullPool
     if url.get_backend_name() == "sqlite":
@@ -181,7 +185,9 @@ def create_sync_engine(settings: Settings, *, pooled: bool = False) -> Engine:
         )
         _install_sqlite_pragmas(engine)
         return engine
-    options = " ".join(f"-c {key}={value}" for key, value in _postgres_server_settings(settings).items())
+    options = " ".join(
+        f"-c {key}={value}" for key, value in _postgres_server_settings(settings, statement_timeout_ms).items()
+    )
     return create_engine(
         url,
         poolclass=poolclass,

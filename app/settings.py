@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: float = Field(default=3.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    # `audit verify` walks the whole log (or a day of it) in statements that may each run far
+    # longer than a request's: at 2×10⁸ entries its closing count alone outran the 10 s above.
+    audit_verify_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Statement timeout of `samhandling audit verify` (PostgreSQL)."
+    )
     secrets_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "secrets.key",
         description="AES key (created by migrate) that encrypts webhook secrets at rest.",

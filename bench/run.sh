@@ -11,4 +11,6 @@ if ! command -v wrk >/dev/null; then
 fi
 # The log's own figures first (issue 22): proof ms at 10⁶ entries, verification entries/s.
 .venv/bin/python bench/merkle.py --dialects postgresql --rounds 2 | tee bench/MERKLE.txt
+# Verification at scale (issue 24 point 5): the hot child's report pages and their plans, a day's incremental verify.
+.venv/bin/python bench/child_report.py --plans | tee bench/CHILD_REPORT.txt
 exec .venv/bin/python bench/bench.py --output bench/RESULTS.md "$@"

@@ -120,9 +120,9 @@ def extend_tree(connection: Connection, tree_size: int, chain_size: int, new_has
     return builder.size
 
 
-def stored_node_count(size: int) -> int:
-    """How many nodes a stored tree of `size` leaves has."""
-    return sum(size >> level for level in range(MIN_STORED_LEVEL, size.bit_length()))
+def stored_node_count(size: int, *, after: int = 0) -> int:
+    """How many nodes a stored tree of `size` leaves has (only those reaching past leaf `after`)."""
+    return sum(max(0, (size >> level) - (after >> level)) for level in range(MIN_STORED_LEVEL, size.bit_length()))
 
 
 @functools.lru_cache(maxsize=256)

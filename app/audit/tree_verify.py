@@ -30,16 +30,25 @@ Problem = tuple[int, str]  # the first broken seq, and what is wrong there
 
 
 class TreeCheck:
+    """`start`: the tree of the entries already verified (an incremental verification starts from
+    a signed checkpoint's stored tree, app/audit/verify_start.py); only what grows on it is checked."""
+
     def __init__(
-        self, connection: Connection, keys: KeyRing | None, stored_size: int, heads: dict[int, SignedTreeHead]
+        self,
+        connection: Connection,
+        keys: KeyRing | None,
+        stored_size: int,
+        heads: dict[int, SignedTreeHead],
+        start: TreeBuilder | None = None,
     ) -> None:
         self._connection = connection
         self._keys = keys
         self._stored_size = stored_size
         self._heads = heads
-        self._head_sizes = sorted(heads, reverse=True)  # the next one last
+        self._builder = start or TreeBuilder(min_level=MIN_STORED_LEVEL)
+        self._start = self._builder.size
+        self._head_sizes = sorted((size for size in heads if size > self._start), reverse=True)  # the next one last
         self._next_head = self._head_sizes.pop() if self._head_sizes else -1
-        self._builder = TreeBuilder(min_level=MIN_STORED_LEVEL)
         self._batch: list[str] = []
         self._pending: dict[Subtree, bytes] = {}
         self.heads_verified = 0
@@ -63,8 +72,7 @@ class TreeCheck:
         if self._stored_size > last_seq:
             covers = f"the stored Merkle tree covers {self._stored_size} entries"
             return last_seq + 1, f"{covers}; the chain ends at {last_seq}"
-        stored = self._connection.execute(select(func.count()).select_from(_nodes)).scalar_one()
-        if stored != stored_node_count(self._stored_size):
+        if self._stored_nodes_beyond_start() != stored_node_count(self._stored_size, after=self._start):
             return self._stored_size + 1, "the stored Merkle tree holds nodes beyond its size"
         beyond = [size for size in self._heads if size > last_seq]
         if beyond:
@@ -87,6 +95,22 @@ class TreeCheck:
             return None
         self._next_head = self._head_sizes.pop() if self._head_sizes else -1
         return self._check_head(size, self._heads[size])
+
+    def _stored_nodes_beyond_start(self) -> int:
+        """Nodes reaching past the start: from a checkpoint, a count of the day's nodes, not of all."""
+        if not self._start:
+            return int(self._connection.execute(select(func.count()).select_from(_nodes)).scalar_one())
+        # Node (L, p) ends at leaf (p+1)·2^L, past the start when p ≥ start >> L: a range of the
+        # primary key per level (levels above 62 hold no node of a BigInteger-sized tree).
+        reaching = [
+            and_(_nodes.c.level == level, _nodes.c.position >= self._start >> level)
+            for level in range(MIN_STORED_LEVEL, 63)
+        ]
+        return int(self._connection.execute(select(func.count()).where(or_(*reaching))).scalar_one())
+
+    def check_start_head(self, head: SignedTreeHead) -> Problem | None:
+        """The start tree against the signed tree head of its size (root and signature)."""
+        return self._check_head(self._start, head)
 
     def _check_head(self, seq: int, head: SignedTreeHead) -> Problem | None:
         recomputed = self._builder.root().hex()

@@ -10,6 +10,10 @@ chain rewritten from some point on, with all later hashes recomputed and its che
 re-signed, is found too).
 Alongside, the Merkle tree over the chain is rebuilt and every signed tree head and stored node
 is held to it (app/audit/tree_verify.py).
+
+Incremental (`samhandling audit verify`, unless `--full`): the walk starts after the latest
+signed checkpoint that still holds (app/audit/verify_start.py) and checks all of the above for
+the entries after it, so a daily verification costs the day's entries, not all of history.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import Connection, Engine, func, select, tuple_
 
 from app.audit.chain import EXTENSION_FIELDS, format_at, values_hash, with_extensions
 from app.audit.checkpoints import (
@@ -32,9 +36,10 @@ from app.audit.checkpoints import (
 from app.audit.merkle import EMPTY_ROOT
 from app.audit.sequencer import BATCH_ENTRIES, chain_pending
 from app.audit.tree_heads import SignedTreeHead, TreeHead, load_tree_heads, sign_tree_head, store_tree_head
-from app.audit.tree_verify import TreeCheck
+from app.audit.tree_verify import Problem, TreeCheck
+from app.audit.verify_start import GENESIS, Start, candidates, start_at
 from app.db import create_sync_engine
-from app.models.audit import GENESIS_HASH, AccessLogChainLink, AccessLogEntry, ChainHead
+from app.models.audit import AccessLogChainLink, AccessLogEntry, ChainHead
 from app.models.base import table_of
 from app.security.keys import KeyRing
 from app.settings import Settings
@@ -59,6 +64,8 @@ class VerificationResult:
     tree_root: str = EMPTY_ROOT.hex()  # RFC 9162 MTH of the verified chain
     tree_heads_verified: int = 0
     tree_head: SignedTreeHead | None = None
+    from_seq: int = 0  # the walk checked the entries after this one (0: all, from the genesis)
+    incremental: bool = False  # asked to start from a checkpoint (from_seq 0 when none held)
 
     def summary(self) -> dict[str, Any]:
         summary = asdict(self)
@@ -67,13 +74,18 @@ class VerificationResult:
         return summary
 
 
-def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationResult:
-    """Verify in one read snapshot (the caller opens it); stops at the first broken link."""
+def verify_chain(connection: Connection, keys: KeyRing | None, *, incremental: bool = False) -> VerificationResult:
+    """Verify in one read snapshot (the caller opens it); stops at the first broken link.
+
+    `incremental`: only the entries after the latest signed checkpoint that still holds."""
     started = time.perf_counter()
     head = connection.execute(select(_head).where(_head.c.id == 1)).one()
     checkpoints = load_checkpoints(connection)
-    tree = TreeCheck(connection, keys, head.tree_size, load_tree_heads(connection))
-    walked, last_seq, last_hash, checked = 0, 0, GENESIS_HASH, 0
+    heads = load_tree_heads(connection)
+    start: Start | Problem = _find_start(connection, keys, checkpoints, heads, head) if incremental else GENESIS
+    begin = start if isinstance(start, Start) else GENESIS
+    tree = TreeCheck(connection, keys, head.tree_size, heads, begin.tree)
+    walked, last_seq, last_hash, checked = 0, begin.seq, begin.hash, 0
 
     def broken(seq: int, reason: str) -> VerificationResult:
         return VerificationResult(
@@ -86,9 +98,18 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
             checkpoints_verified=checked,
             seconds=time.perf_counter() - started,
             tree_heads_verified=tree.heads_verified,
+            from_seq=begin.seq,
+            incremental=incremental,
         )
 
-    for row in _canonical_rows(connection):
+    if not isinstance(start, Start):
+        return broken(*start)
+    if start.tree_head is not None:  # the checkpoint itself held (verify_start.py); now the tree at it
+        tree_problem = tree.check_start_head(start.tree_head)
+        if tree_problem:
+            return broken(*tree_problem)
+        checked += 1
+    for row in _canonical_rows(connection, f"c.seq > {int(begin.seq)}"):
         walked += 1
         seq = row[0]
         if seq != last_seq + 1:
@@ -111,11 +132,14 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
             checked += 1
     if (head.seq, head.hash) != (last_seq, last_hash):
         return broken(last_seq + 1, f"the head names entry {head.seq}; the chain ends at {last_seq}")
-    inside = connection.execute(
-        select(func.count()).where(tuple_(_log.c.txid, _log.c.id) <= tuple_(head.last_txid, head.last_entry_id))
-    ).scalar_one()
-    if inside != last_seq:
-        return broken(last_seq, f"{inside - last_seq} entries lie within the chained range but not in the chain")
+    # From a checkpoint, only the entries after the checkpointed one in commit order are counted.
+    within = [tuple_(_log.c.txid, _log.c.id) <= tuple_(head.last_txid, head.last_entry_id)]
+    if begin.seq:
+        within.append(tuple_(_log.c.txid, _log.c.id) > tuple_(begin.txid, begin.entry_id))
+    inside = connection.execute(select(func.count()).where(*within)).scalar_one()
+    if inside != last_seq - begin.seq:
+        extra = inside - (last_seq - begin.seq)
+        return broken(last_seq, f"{extra} entries lie within the chained range but not in the chain")
     beyond = [seq for seq in checkpoints if seq > last_seq]
     if beyond:
         return broken(last_seq + 1, f"a signed checkpoint names entry {beyond[0]}; the chain ends at {last_seq}")
@@ -133,7 +157,26 @@ def verify_chain(connection: Connection, keys: KeyRing | None) -> VerificationRe
         seconds=time.perf_counter() - started,
         tree_root=tree.root(),
         tree_heads_verified=tree.heads_verified,
+        from_seq=begin.seq,
+        incremental=incremental,
     )
+
+
+def _find_start(
+    connection: Connection,
+    keys: KeyRing | None,
+    checkpoints: dict[int, Checkpoint],
+    heads: dict[int, SignedTreeHead],
+    head: Any,
+) -> Start | Problem:
+    """The latest usable checkpoint as a start (GENESIS when there is none), or the problem that
+    shows a validly signed checkpoint no longer matches the chain."""
+    usable = candidates(keys, checkpoints, heads, head_seq=head.seq, tree_size=head.tree_size)
+    if not usable:
+        return GENESIS
+    latest = usable[0]
+    rows = list(_canonical_rows(connection, f"c.seq = {int(latest.seq)}"))
+    return start_at(connection, latest, heads[latest.seq], rows[0] if rows else None)
 
 
 # The links in chain order, each with its entry's fields already in their canonical text form
@@ -157,18 +200,20 @@ _CANONICAL_COLUMNS = {
 _EXTENSION_COLUMNS = ", ".join(f"e.{name}" for name in EXTENSION_FIELDS)
 
 
-def _canonical_links_sql(dialect: str) -> str:
+def _canonical_links_sql(dialect: str, where: str) -> str:
     at, child_id = _CANONICAL_COLUMNS[dialect]
     return (
         f"SELECT c.seq, {at}, e.request_id, e.client_id, e.agency_id, e.role, e.action, e.resource_type, "
         f"e.resource_id, {child_id}, e.method, e.route, e.status_code, e.outcome, e.jti, e.purpose_of_use, "
         f"c.prev_hash, c.hash, e.id IS NOT NULL, {_EXTENSION_COLUMNS} "
-        "FROM access_log_chain c LEFT JOIN access_log e ON e.id = c.entry_id ORDER BY c.seq"
+        f"FROM access_log_chain c LEFT JOIN access_log e ON e.id = c.entry_id WHERE {where} ORDER BY c.seq"
     )
 
 
-def _canonical_rows(connection: Connection) -> Iterator[tuple[Any, ...]]:
-    """Stream the links with the driver's own cursor (a server-side one on PostgreSQL)."""
+def _canonical_rows(connection: Connection, where: str) -> Iterator[tuple[Any, ...]]:
+    """Stream the links with the driver's own cursor (a server-side one on PostgreSQL).
+
+    `where` is a condition on the link `c` built from integers only, never from input."""
     dialect = connection.dialect.name
     raw = connection.connection.driver_connection
     assert raw is not None
@@ -176,7 +221,7 @@ def _canonical_rows(connection: Connection) -> Iterator[tuple[Any, ...]]:
     try:
         if dialect == "postgresql":
             cursor.itersize = BATCH_ROWS
-        cursor.execute(_canonical_links_sql(dialect))
+        cursor.execute(_canonical_links_sql(dialect, where))
         while batch := cursor.fetchmany(BATCH_ROWS):
             yield from batch
     finally:
@@ -199,10 +244,13 @@ def _checkpoint_problem(keys: KeyRing | None, checkpoint: Checkpoint, recomputed
     return None
 
 
-def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True) -> VerificationResult:
-    """Verify the whole log in one snapshot; when it is intact, sign and store its head, and the
-    head of the Merkle tree over it (the root recomputed by the walk, not read from storage)."""
-    engine = create_sync_engine(settings)
+def run_verification(
+    settings: Settings, keys: KeyRing | None, *, checkpoint: bool = True, incremental: bool = False
+) -> VerificationResult:
+    """Verify the log in one snapshot — all of it, or with `incremental` what follows the latest
+    signed checkpoint that holds; when it is intact, sign and store its head, and the head of the
+    Merkle tree over it (the root recomputed by the walk, not read from storage)."""
+    engine = verifier_engine(settings)
     try:
         while True:  # first chain whatever is committed but not yet chained
             with engine.execution_options(sqlite_write=True).begin() as connection:
@@ -212,7 +260,7 @@ def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bo
             if connection.dialect.name == "postgresql":
                 connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
-                result = verify_chain(connection, keys)
+                result = verify_chain(connection, keys, incremental=incremental)
         if checkpoint and result.valid and keys is not None and result.head_seq > 0:
             signed = sign_checkpoint(keys, result.head_seq, result.head_hash)
             tree_head = sign_tree_head(keys, TreeHead(result.head_seq, result.tree_root))
@@ -226,3 +274,9 @@ def run_verification(settings: Settings, keys: KeyRing | None, *, checkpoint: bo
         return result
     finally:
         engine.dispose()
+
+
+def verifier_engine(settings: Settings) -> Engine:
+    """The verifier's own engine: its statements may run up to SAMHANDLING_AUDIT_VERIFY_TIMEOUT_SECONDS,
+    not the request path's statement timeout (a walk's closing count outran 10 s at 2×10⁸ entries)."""
+    return create_sync_engine(settings, statement_timeout_ms=round(settings.audit_verify_timeout_seconds * 1000))

@@ -29,7 +29,7 @@ class AccessLogEntry(SQLModel, table=True):
     __tablename__ = "access_log"
     __table_args__ = (
         Index("ix_access_log_txid_id", "txid", "id"),
-        Index("ix_access_log_child_id_id", "child_id", "id"),
+        Index("ix_access_log_child_id_txid_id", "child_id", "txid", "id"),  # the child report: migration 0023
         Index("ix_access_log_client_id_at", "client_id", "at"),
         Index("ix_access_log_at", "at"),
     )
