@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Subscriptions of one client delivered to at once, across all workers."
     )
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_shutdown_grace_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="On SIGTERM, how long the webhook attempts in flight may take before they are abandoned.",
+    )
     events_max_wait_seconds: int = Field(
         default=30, ge=0, le=30, description="Cap on the feed's long poll (`wait`); the feed may answer sooner."
     )

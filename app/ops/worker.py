@@ -3,8 +3,10 @@ plan reviews due, chaining, cleanup).
 
 Several workers may run at once: each subscription is leased by one at a time, a consent's
 expiry is published once (its notice row's primary key), and chaining passes take turns.
-SIGTERM or SIGINT stops the worker gracefully: it stops claiming, finishes the deliveries in
-hand and exits.
+SIGTERM or SIGINT stops the worker gracefully: it stops claiming and starts no further delivery;
+the attempts in hand get `SAMHANDLING_WORKER_SHUTDOWN_GRACE_SECONDS` to be answered, then the
+worker gives its leases back and exits (app/events/delivery.py: nothing delivered is left
+unmarked, nothing unmarked is lost).
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     logger.info("worker %s started", worker_id)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
-        deliverer = Deliverer(database, settings, worker_id, http)
+        deliverer = Deliverer(database, settings, worker_id, http, stop=stop)
         last_maintenance = 0.0
         while not stop.is_set():
             deliverer.slot_freed.clear()
@@ -121,7 +123,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # Until a delivery task frees its slot (its subscription may have more), new events
             # may be due (the poll), or the worker is told to stop.
             await _first_of(stop, deliverer.slot_freed, timeout=settings.worker_poll_seconds)
-        await deliverer.drain()
+        await deliverer.drain(settings.worker_shutdown_grace_seconds)
     await database.dispose()
     logger.info("worker %s stopped", worker_id)
 
