@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     webhook_concurrency_per_client: int = Field(
         default=4, ge=1, description="Subscriptions of one client delivered to at once, across all workers."
     )
+    readiness_write_failure_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="`/readyz` is 503 while the last log commit failed within this and none succeeded since; 0 = off.",
+    )
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_shutdown_grace_seconds: float = Field(
         default=3.0,

@@ -8,9 +8,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.audit.write_health import LogWriteHealth
 from app.main import create_app
 from app.ops.migrations import downgrade
 from app.settings import Settings
+from tests.support import Domain, World
 
 
 def test_healthz_answers_without_a_token(client: TestClient) -> None:
@@ -58,3 +60,65 @@ def test_readyz_is_503_quickly_when_postgresql_is_unreachable(signing_key_file: 
     assert response.status_code == 503
     assert response.json()["status"] == 503
     assert elapsed < 5
+
+
+def test_log_write_health_fails_after_a_failed_commit_until_one_succeeds_or_the_window_passes() -> None:
+    now = [100.0]
+    health = LogWriteHealth(window_seconds=10, clock=lambda: now[0])
+    assert health.problem() is None  # nothing written yet: nothing known to be wrong
+    health.failed()
+    health.failed()
+    assert health.problem() is not None
+    assert "2 commit(s)" in str(health.problem())
+    health.succeeded()
+    assert health.problem() is None  # a later success clears it at once
+    health.failed()
+    now[0] += 10.5
+    assert health.problem() is None  # out of the window: let the next request try again
+    assert LogWriteHealth(window_seconds=0).problem() is None
+
+
+FULL_DISK = {
+    "sqlite": [
+        "CREATE TRIGGER full_disk BEFORE INSERT ON access_log "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$",
+        "CREATE TRIGGER full_disk BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION full_disk()",
+    ],
+}
+DISK_FREED = {
+    "sqlite": ["DROP TRIGGER full_disk"],
+    "postgresql": ["DROP TRIGGER full_disk ON access_log", "DROP FUNCTION full_disk()"],
+}
+
+
+def test_readyz_is_503_while_log_writes_fail_and_ready_again_once_one_succeeds(
+    client: TestClient, world: World, domain: Domain, dialect: str
+) -> None:
+    school = world.agency("school")
+    child = domain.child(school)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "schema_revision": "ok", "log_writes": "ok"}
+
+    for statement in FULL_DISK[dialect]:  # the database still answers reads; no log entry commits
+        world.sql_write(statement)
+    read = client.get("/api/v1/concerns", headers=world.headers(school))  # the group commit
+    body = {"child_id": child, "areas": ["safe"], "description": "Orolig.", "urgency": "routine"}
+    write = client.post("/api/v1/concerns", json=body, headers=world.headers(school))  # its own transaction
+    assert (read.status_code, write.status_code) == (503, 503)
+
+    not_ready = client.get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.headers["content-type"] == "application/problem+json"
+    assert not_ready.json()["checks"] == {"database": "ok", "schema_revision": "ok", "log_writes": "failed"}
+    assert "access-log entries failed" in not_ready.json()["detail"]
+    assert client.get("/healthz").status_code == 200  # alive: a restart would not help
+
+    for statement in DISK_FREED[dialect]:
+        world.sql_write(statement)
+    assert client.get("/api/v1/concerns", headers=world.headers(school)).status_code == 200
+    assert client.get("/readyz").status_code == 200
