@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: float = Field(default=3.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="PostgreSQL ends an API or worker session idle this long inside a transaction; 0 = never.",
+    )
     secrets_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "secrets.key",
         description="AES key (created by migrate) that encrypts webhook secrets at rest.",
