@@ -182,13 +182,11 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def workers(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+def workers(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(**env: str) -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log")
-        worker.env.update(env)
-        worker.start()
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log").start()
         started.append(worker)
         return worker
 
