@@ -310,6 +310,7 @@ class Deliverer:
             abandoned.cancel()
             if not answer.done():
                 answer.cancel()
+                await asyncio.wait({answer}, timeout=1.0)  # httpx closes the connection, as under wait_for
         if answer in done:
             return answer.result()
         if abandoned in done:
