@@ -17,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from app.audit.aggregation import DenialAggregator
 from app.audit.group_commit import GroupCommitter
 from app.audit.sequencer import Sequencer
+from app.audit.write_health import LogWriteHealth
 from app.db import Database, create_api_engine
 from app.fhir import router as fhir
 from app.fhir.outcome import OperationOutcomes
@@ -97,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     database = Database(create_api_engine(settings))
     sequencer = Sequencer(database.engine)
-    committer = GroupCommitter(database.engine, on_commit=sequencer.nudge)
+    log_write_health = LogWriteHealth(settings.readiness_write_failure_seconds)
+    committer = GroupCommitter(database.engine, on_commit=sequencer.nudge, health=log_write_health)
     aggregator = DenialAggregator(committer, settings.anonymous_denial_window_seconds)
     tokens = TokenService(
         settings.signing_key_file,
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.committer = committer
+    app.state.log_write_health = log_write_health
     app.state.sequencer = sequencer
     app.state.lifecycle = lifecycle
     app.state.head_revision = head_revision()

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     audit_verify_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Statement timeout of `samhandling audit verify` (PostgreSQL)."
     )
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="PostgreSQL ends an API or worker session idle this long inside a transaction; 0 = never.",
+    )
     secrets_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "secrets.key",
         description="AES key (created by migrate) that encrypts webhook secrets at rest.",
@@ -111,7 +116,18 @@ class Settings(BaseSettings):
     webhook_concurrency_per_client: int = Field(
         default=4, ge=1, description="Subscriptions of one client delivered to at once, across all workers."
     )
+    readiness_write_failure_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="`/readyz` is 503 while the last log commit failed within this and none succeeded since; 0 = off.",
+    )
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_shutdown_grace_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="On SIGTERM, how long the webhook attempts in flight may take before they are abandoned.",
+    )
     events_max_wait_seconds: int = Field(
         default=30, ge=0, le=30, description="Cap on the feed's long poll (`wait`); the feed may answer sooner."
     )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import journal
 from app.audit.entries import as_revoked
+from app.audit.write_health import LogWriteHealth
 from app.observability import LOG_APPEND_BATCH, LOG_APPEND_SECONDS, describe_error
 from app.security.caller import Caller
 from app.security.client_status import rejected_clients
@@ -42,9 +43,15 @@ class LogUnavailable(Exception):
 
 
 class GroupCommitter:
-    def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        on_commit: Callable[[], None] = lambda: None,
+        health: LogWriteHealth | None = None,
+    ) -> None:
         self._engine = engine.execution_options(sqlite_write=True)
         self._on_commit = on_commit
+        self.health = health if health is not None else LogWriteHealth(window_seconds=0)
         self._pending: deque[_Waiter] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -108,6 +115,7 @@ class GroupCommitter:
                 await journal.append(connection, entries)
         except Exception as error:  # every waiter learns that its entries are not committed
             logger.error("access log append failed for a batch of %d requests: %s", len(batch), describe_error(error))
+            self.health.failed()
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(LogUnavailable(describe_error(error)))
@@ -117,6 +125,7 @@ class GroupCommitter:
                 item.future.set_result(item.caller is None or item.caller.client_id not in rejected)
         LOG_APPEND_SECONDS.labels("group").observe(time.perf_counter() - started)
         LOG_APPEND_BATCH.observe(len(entries))
+        self.health.succeeded()
         self._on_commit()
 
     async def close(self) -> None:

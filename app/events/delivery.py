@@ -17,6 +17,13 @@ delivery by ~24 s); others are claimed while it hangs.
 
 A subscription whose client is revoked is disabled when a worker comes to claim it (and by the
 revocation itself, app/services/clients.py); an attempt in flight at that moment is the last.
+
+Shutdown: the worker's stop signal is looked at before every delivery, so a task finishes the
+attempt in hand and gives its lease back with the position of what was delivered; the rest of its
+batch stays pending for the next worker. An attempt still unanswered when the shutdown grace has
+passed is abandoned without a record (neither delivered nor failed), so that event is sent
+again, with the same `webhook-id`, by the next worker: an item is either delivered and marked,
+or untouched.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,6 +58,9 @@ logger = logging.getLogger(__name__)
 MIN_LEASE_SECONDS = 10.0
 BATCH = 20
 MAX_BACKOFF_SECONDS = 3600.0
+# After the grace, how long the tasks get to write their lease back (one short transaction
+# each); past it they are cancelled and their leases simply expire.
+RELEASE_SECONDS = 2.0
 _subscriptions = table_of(Subscription)
 _leased = _subscriptions.alias("leased")
 _clients = table_of(Client)
@@ -71,6 +81,10 @@ def event_body(item: FeedItem) -> bytes:
     )
 
 
+class Interrupted(Exception):
+    """The worker is shutting down and the attempt in flight was abandoned unanswered."""
+
+
 def backoff_seconds(failures: int, base: float) -> float:
     """base · 2^(failures−1), capped at an hour, ±20 % jitter so receivers are not hit in step."""
     delay = min(base * 2.0 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS)
@@ -85,6 +99,7 @@ class Deliverer:
         worker_id: str,
         http: httpx.AsyncClient,
         clock: Callable[[], datetime] = utcnow,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.database = database
         self.clock = clock  # which secrets are valid (a rotation's grace period) is judged by it
@@ -95,9 +110,17 @@ class Deliverer:
         # subscriptions are picked up again within seconds.
         self.lease = timedelta(seconds=max(MIN_LEASE_SECONDS, 3 * settings.webhook_timeout_seconds))
         self.concurrency = settings.webhook_concurrency
-        self.stopping = False  # set on shutdown: finish the attempts in hand, start no more
+        # The worker's stop signal, looked at before each claim and each delivery (set by
+        # SIGTERM, or by drain): finish the attempt in hand, start no more.
+        self.stop = stop if stop is not None else asyncio.Event()
+        # Set when the shutdown grace has passed: attempts still in flight give up.
+        self._abandon = asyncio.Event()
         self.slot_freed = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop.is_set()
 
     async def claim(self) -> Subscription | None:
         """Lease one due subscription with undelivered events, or None.
@@ -168,7 +191,10 @@ class Deliverer:
             if item.event.type not in types:
                 position = item.position
                 continue
-            delivered = await self._attempt(subscription, item, secrets, position)
+            try:
+                delivered = await self._attempt(subscription, item, secrets, position)
+            except Interrupted:  # shutdown: this item stays pending, untouched
+                break
             if delivered is None:  # the lease was lost: another worker owns it now
                 return
             if not delivered:
@@ -265,7 +291,7 @@ class Deliverer:
         try:
             # httpx's timeouts bound each phase (connect, each read); this bounds the whole
             # attempt, so a receiver that trickles its answer cannot hold the slot for longer.
-            response = await asyncio.wait_for(self.http.post(url, content=body, headers=headers), timeout)
+            response = await self._unless_abandoned(self.http.post(url, content=body, headers=headers), timeout)
         except TimeoutError:
             return None, f"no answer within {timeout:g} s"
         except httpx.HTTPError as error:
@@ -273,6 +299,23 @@ class Deliverer:
         if 200 <= response.status_code < 300:
             return response.status_code, None
         return response.status_code, f"the receiver answered {response.status_code}"
+
+    async def _unless_abandoned(self, request: Awaitable[httpx.Response], timeout: float) -> httpx.Response:
+        """The request's answer; TimeoutError after `timeout`; Interrupted if the grace runs out first."""
+        answer = asyncio.ensure_future(request)
+        abandoned = asyncio.ensure_future(self._abandon.wait())
+        try:
+            done, _ = await asyncio.wait({answer, abandoned}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            abandoned.cancel()
+            if not answer.done():
+                answer.cancel()
+                await asyncio.wait({answer}, timeout=1.0)  # httpx closes the connection, as under wait_for
+        if answer in done:
+            return answer.result()
+        if abandoned in done:
+            raise Interrupted
+        raise TimeoutError
 
     async def _release(self, subscription: Subscription, position: tuple[int, int], next_attempt: datetime) -> None:
         async with self.database.write_session() as session:
@@ -317,8 +360,23 @@ class Deliverer:
         except Exception as error:  # one receiver's trouble must not stop the others
             logger.error("delivery for subscription %s failed: %s", subscription.id, safe_traceback(error))
 
-    async def drain(self) -> None:
-        """Shutdown: let the attempts in hand finish (each is bounded by the timeout)."""
-        self.stopping = True
-        if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+    async def drain(self, grace: float) -> None:
+        """Shutdown: the attempts in hand get `grace` seconds to be answered and recorded.
+
+        Then those still waiting for their receiver are abandoned (their events stay pending)
+        and every task gives its lease back, so the next worker carries on at once instead of
+        waiting for the leases to expire. An orchestrator's kill comes after its own grace
+        (Kubernetes: 30 s), so the default grace plus the release fit well inside it.
+        """
+        self.stop.set()
+        if not self._running:
+            return
+        _, unfinished = await asyncio.wait(set(self._running), timeout=grace)
+        if not unfinished:
+            return
+        self._abandon.set()
+        _, stuck = await asyncio.wait(unfinished, timeout=RELEASE_SECONDS)
+        for task in stuck:  # e.g. the database does not answer: the lease expires by itself
+            task.cancel()
+        if stuck:
+            await asyncio.wait(stuck, timeout=RELEASE_SECONDS)

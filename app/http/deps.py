@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.sequencer import Sequencer
+from app.audit.write_health import LogWriteHealth
 from app.db import Database
 from app.http.context import RequestContext, get_context
 from app.http.paging import CursorCodec
@@ -54,6 +55,11 @@ async def get_head_revision(request: Request) -> str:
     return revision
 
 
+async def get_log_write_health(request: Request) -> LogWriteHealth:
+    health: LogWriteHealth = request.app.state.log_write_health
+    return health
+
+
 async def get_tokens(request: Request) -> TokenService:
     tokens: TokenService = request.app.state.tokens
     return tokens
@@ -86,6 +92,7 @@ CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 HeadRevisionDep = Annotated[str, Depends(get_head_revision)]
+LogWriteHealthDep = Annotated[LogWriteHealth, Depends(get_log_write_health)]
 TokensDep = Annotated[TokenService, Depends(get_tokens)]
 KeysDep = Annotated[KeyRing, Depends(get_keys)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]

@@ -260,6 +260,7 @@ class RequestPipeline:
                 return held  # counted into its window's entry; no verified caller was answered
         session = context.write_session
         caller = None if context.client_verified else context.caller
+        health = self.committer.health  # the group committer notes its own commits
         try:
             if session is not None and held.status < 400:
                 claim = context.extra.get("idempotency_claim")
@@ -278,8 +279,13 @@ class RequestPipeline:
                     await self.committer.append(as_revoked(entries))
                     return _hold(render_app_error(InvalidToken(REVOKED), context.request_id))
                 committing = time.perf_counter()
-                await journal.append(connection, entries)
-                await session.commit()
+                try:
+                    await journal.append(connection, entries)
+                    await session.commit()
+                except Exception:
+                    health.failed()
+                    raise
+                health.succeeded()
                 LOG_APPEND_SECONDS.labels("write").observe(time.perf_counter() - committing)
                 await _close_sessions(context)
                 self.sequencer.nudge()

@@ -3,8 +3,10 @@ plan reviews due, chaining, cleanup).
 
 Several workers may run at once: each subscription is leased by one at a time, a consent's
 expiry is published once (its notice row's primary key), and chaining passes take turns.
-SIGTERM or SIGINT stops the worker gracefully: it stops claiming, finishes the deliveries in
-hand and exits.
+SIGTERM or SIGINT stops the worker gracefully: it stops claiming and starts no further delivery;
+the attempts in hand (and a maintenance pass in progress) get
+`SAMHANDLING_WORKER_SHUTDOWN_GRACE_SECONDS` to finish, then the worker gives its leases back and
+exits (app/events/delivery.py: nothing delivered is left unmarked, nothing unmarked is lost).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import signal
 import socket
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import delete, select
@@ -107,13 +111,17 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     logger.info("worker %s started", worker_id)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
-        deliverer = Deliverer(database, settings, worker_id, http)
+        deliverer = Deliverer(database, settings, worker_id, http, stop=stop)
+        grace = settings.worker_shutdown_grace_seconds
+        # The deliveries in hand start their grace the moment the stop signal comes, also
+        # while this loop is busy with a maintenance pass, which gets the same grace.
+        draining = asyncio.create_task(_drain_when_stopped(deliverer, stop, grace))
         last_maintenance = 0.0
         while not stop.is_set():
             deliverer.slot_freed.clear()
             try:
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
-                    await maintain(database, sequencer)
+                    await _within_grace_of_stop(maintain(database, sequencer), stop, grace)
                     last_maintenance = time.monotonic()
                 await deliverer.start_due()
             except Exception as error:  # e.g. the database is down: wait and try again
@@ -121,9 +129,37 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # Until a delivery task frees its slot (its subscription may have more), new events
             # may be due (the poll), or the worker is told to stop.
             await _first_of(stop, deliverer.slot_freed, timeout=settings.worker_poll_seconds)
-        await deliverer.drain()
+        await draining
     await database.dispose()
     logger.info("worker %s stopped", worker_id)
+
+
+async def _drain_when_stopped(deliverer: Deliverer, stop: asyncio.Event, grace: float) -> None:
+    await stop.wait()
+    await deliverer.drain(grace)
+
+
+async def _within_grace_of_stop(work: Coroutine[Any, Any, None], stop: asyncio.Event, grace: float) -> None:
+    """Run `work`; once `stop` is set it has `grace` seconds more, then it is cancelled.
+
+    A maintenance pass can run long (the sequencer catching up on a backlog of entries), and
+    each of its steps is one transaction: a cancelled step rolls back and is done again by the
+    next worker, so nothing is half-done.
+    """
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=grace)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            logger.info("maintenance pass cut short by the shutdown")
+            await asyncio.wait({task}, timeout=1.0)
+    if task.done() and not task.cancelled():
+        task.result()  # its failure is the pass's failure (logged by the loop)
 
 
 async def _first_of(*events: asyncio.Event, timeout: float) -> None:

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.errors import ServiceUnavailable
-from app.http.deps import DatabaseDep, HeadRevisionDep
+from app.http.deps import DatabaseDep, HeadRevisionDep, LogWriteHealthDep
+from app.schemas.health import CheckState, Readiness, ReadinessChecks
 
 router = APIRouter(tags=["operations"])
 
@@ -25,16 +26,40 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     operation_id="operations-readyz",
     summary="Readiness",
-    responses={503: {"description": "The database is unreachable or not migrated to the head."}},
+    responses={
+        503: {
+            "description": "The database is unreachable, not migrated to the head, or this process's recent "
+            "access-log commits failed (a full disk); `checks` says which, `detail` why."
+        }
+    },
 )
-async def readyz(database: DatabaseDep, expected: HeadRevisionDep) -> dict[str, str]:
-    """The database answers and its schema is at the migration head."""
+async def readyz(database: DatabaseDep, expected: HeadRevisionDep, log_writes: LogWriteHealthDep) -> Readiness:
+    """The database answers, its schema is at the migration head, and access-log entries commit.
+
+    A database that answers reads but cannot commit (a full disk) refuses every request with
+    503, so readiness also fails while this process's last log commit failed within
+    `SAMHANDLING_READINESS_WRITE_FAILURE_SECONDS` and none has succeeded since.
+    """
+    checks: dict[str, CheckState] = {"database": "unknown", "schema_revision": "unknown", "log_writes": "ok"}
+    problems: list[str] = []
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             async with database.read_session() as session:
                 current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except Exception as error:
-        raise ServiceUnavailable(f"The database is not reachable: {type(error).__name__}.") from error
-    if current != expected:
-        raise ServiceUnavailable(f"The database schema is at {current}, not at {expected}.")
-    return {"status": "ready", "revision": expected}
+        checks["database"] = "failed"
+        problems.append(f"The database is not reachable: {type(error).__name__}.")
+    else:
+        checks["database"] = "ok"
+        checks["schema_revision"] = "ok" if current == expected else "failed"
+        if current != expected:
+            problems.append(f"The database schema is at {current}, not at {expected}.")
+    write_problem = log_writes.problem()
+    if write_problem is not None:
+        checks["log_writes"] = "failed"
+        problems.append(write_problem)
+    if problems:
+        unavailable = ServiceUnavailable(" ".join(problems))
+        unavailable.extra["checks"] = checks
+        raise unavailable
+    return Readiness(status="ready", revision=expected, checks=ReadinessChecks(**checks))

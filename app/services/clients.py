@@ -58,13 +58,16 @@ async def create_client(
     The client's agency learns of it (`client.created` in its feed), so that its own people see
     a client they did not make. `actor_agency_id` is the admin's agency (None: the operator).
     """
+    if platform and role != "admin":
+        raise unprocessable(["platform"], "only an admin client can be a platform admin")
+    # Hashed before the first statement: the hashing threads may queue behind a burst of token
+    # requests, and a transaction left idle meanwhile would hold the log's chain back (and be
+    # ended by the idle-in-transaction timeout, app/db.py).
+    secret = new_client_secret()
+    secret_hash = await _in_hashing_thread(hash_secret, secret)
     agency = await session.get(Agency, agency_id)
     if agency is None:
         raise unprocessable(["body", "agency_id"], f"there is no agency {agency_id!r}")
-    if platform and role != "admin":
-        raise unprocessable(["platform"], "only an admin client can be a platform admin")
-    secret = new_client_secret()
-    secret_hash = await _in_hashing_thread(hash_secret, secret)
     client = Client(
         client_id=new_client_id(),
         secret_hash=secret_hash,

@@ -40,6 +40,7 @@ class Receiver:
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     answered: int = 0
+    arrived: int = 0  # requests read in full, answered or not yet
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def successes(self) -> list[Received]:
@@ -66,6 +67,8 @@ def receiver() -> Iterator[Receiver]:
             if len(body) < length:  # the sender died mid-request (a killed worker): nothing arrived
                 self.close_connection = True
                 return
+            with state.lock:
+                state.arrived += 1
             if state.delay:
                 time.sleep(state.delay)
             with state.lock:
