@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     signing_key_file: Path = DEFAULT_DATA_DIR / "signing-key.pem"
     token_ttl: int = Field(default=300, ge=30, le=MAX_TOKEN_TTL_SECONDS)
     rate_limit_per_minute: int = Field(default=3000, ge=0)
+    rate_limit_store: Literal["database", "process"] | None = Field(
+        default=None,
+        description="Where the per-client limit is kept: `database` (one limit across every process and host) "
+        "or `process` (each process its own); default `database` on PostgreSQL, `process` on SQLite.",
+    )
     webhook_allowlist: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
