@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -33,7 +33,7 @@ def two_instances(settings: Settings, request: pytest.FixtureRequest) -> Iterato
         yield World(limited, first), second
 
 
-def _alternating(world: World, second: TestClient, count: int) -> list[httpx.Response]:
+def _alternating(world: World, second: TestClient, count: int) -> list[httpx2.Response]:
     headers = world.headers(world.agency("school"))  # its token request is no API request: not charged
     instances = [world.http, second]
     return [instances[index % 2].get("/api/v1/concerns", headers=headers) for index in range(count)]
