@@ -10,7 +10,8 @@ One request is charged in ONE statement, an upsert whose update only happens whe
 fits (`INSERT … ON CONFLICT (client_id) DO UPDATE … WHERE … RETURNING`), on the database's clock so
 that processes with skewed clocks still agree. The row lock of the upsert serialises concurrent
 charges of one client across processes; charges of different clients never wait on each other.
-Only a refused request reads the row again, for its `Retry-After` (a refusal writes nothing).
+A refusal writes nothing; the same statement reads the row for its `Retry-After` (on SQLite,
+which has no INSERT inside WITH, a second statement does).
 
 The charge runs on its own autocommit connection, so it never joins, waits for or holds the
 request's transaction. A database that cannot answer makes the request fail like any other
@@ -22,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, exists, func, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,7 +54,7 @@ class DatabaseRateLimiter:
         self.limit = per_minute
         # Rounded down, so `limit` steps never add up past the window: a burst of exactly `limit`.
         self.emission_us = WINDOW_US // per_minute if per_minute else 0
-        self._charge, self._ahead = _statements(engine.dialect.name)
+        self._charge, self._refusal = _statements(engine.dialect.name)
 
     @property
     def enabled(self) -> bool:
@@ -64,12 +65,14 @@ class DatabaseRateLimiter:
             return Charge(0, None)
         parameters: dict[str, Any] = {"client_id": key, "emission_us": self.emission_us, "wall": utcnow()}
         async with self._engine.connect() as connection:
-            ahead = (await connection.execute(self._charge, parameters)).scalar_one_or_none()
-            if ahead is not None:
-                return Charge(0, self._quota(int(ahead)))
-            # Refused; the row is there (the upsert found it), unless it was lost in between.
-            ahead = (await connection.execute(self._ahead, parameters)).scalar_one_or_none()
-        ahead_us = WINDOW_US if ahead is None else int(ahead)
+            row = (await connection.execute(self._charge, parameters)).one_or_none()
+            if row is None and self._refusal is not None:  # SQLite: refused; read the row for Retry-After
+                row = (await connection.execute(self._refusal, parameters)).one_or_none()
+        if row is not None and row.allowed:
+            return Charge(0, self._quota(int(row.ahead_us)))
+        # No row: refused, and the row was not visible to this statement (inserted by a concurrent
+        # first charge) or lost since; the longest wait is the honest answer.
+        ahead_us = WINDOW_US if row is None else int(row.ahead_us)
         wait = max(1, math.ceil((ahead_us + self.emission_us - WINDOW_US) / _US))
         return Charge(wait, Quota(limit=self.limit, remaining=0, reset_seconds=_seconds(ahead_us)))
 
@@ -85,9 +88,11 @@ def _seconds(ahead_us: int) -> int:
     return max(0, math.ceil(ahead_us / _US))
 
 
-def _statements(dialect: str) -> tuple[Any, Any]:
-    """The charge (returns how far the new `tat` lies ahead of now, in µs; no row when refused)
-    and the read a refusal makes for its Retry-After."""
+def _statements(dialect: str) -> tuple[Any, Any | None]:
+    """The charge, answering `(allowed, ahead_us)`: whether the request fits and how far the
+    client's `tat` lies ahead of now, in µs. On PostgreSQL one statement answers a refusal too;
+    SQLite has no INSERT inside WITH, so there the upsert answers nothing when it refuses and the
+    second statement reads the row."""
     now_us = _now_us(dialect)
     emission = bindparam("emission_us", type_=BigInteger)
     # PostgreSQL stamps the row with its own clock; SQLite with the process's, in the stored form
@@ -96,17 +101,26 @@ def _statements(dialect: str) -> tuple[Any, Any]:
     greatest = func.greatest if dialect == "postgresql" else func.max
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_buckets)
     next_tat = greatest(_buckets.c.tat_us, now_us) + emission
-    charge = (
-        upsert.values(client_id=bindparam("client_id"), tat_us=now_us + emission, updated_at=stamp)
-        .on_conflict_do_update(
-            index_elements=[_buckets.c.client_id],
-            set_={"tat_us": next_tat, "updated_at": stamp},
-            where=next_tat - literal(WINDOW_US, BigInteger) <= now_us,
-        )
-        .returning(_buckets.c.tat_us - now_us)
+    charged = upsert.values(client_id=bindparam("client_id"), tat_us=now_us + emission, updated_at=stamp)
+    charged = charged.on_conflict_do_update(
+        index_elements=[_buckets.c.client_id],
+        set_={"tat_us": next_tat, "updated_at": stamp},
+        where=next_tat - literal(WINDOW_US, BigInteger) <= now_us,
     )
-    ahead = select(_buckets.c.tat_us - now_us).where(_buckets.c.client_id == bindparam("client_id"))
-    return charge, ahead
+    # A refusal updates nothing, so the row as this statement's snapshot saw it is the current one
+    # (bar a charge that committed in between, which only makes Retry-After a little short).
+    current = select(literal(False).label("allowed"), (_buckets.c.tat_us - now_us).label("ahead_us")).where(
+        _buckets.c.client_id == bindparam("client_id")
+    )
+    allowed = (literal(True).label("allowed"), (_buckets.c.tat_us - now_us).label("ahead_us"))
+    if dialect != "postgresql":
+        return charged.returning(*allowed), current
+    cte = charged.returning(_buckets.c.tat_us).cte("charged")
+    one_statement = union_all(
+        select(literal(True).label("allowed"), (cte.c.tat_us - now_us).label("ahead_us")),
+        current.where(~exists(select(cte.c.tat_us))),
+    )
+    return one_statement, None
 
 
 def create_rate_limiter(settings: Settings, engine: AsyncEngine) -> Limiter:
