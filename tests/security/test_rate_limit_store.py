@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import create_sync_engine
+from app.db import create_api_engine, create_sync_engine
 from app.main import create_app
 from app.security.rate_limit_store import DatabaseRateLimiter
 from app.settings import Settings
@@ -60,6 +60,24 @@ def test_the_process_store_keeps_one_allowance_per_instance(two_instances: tuple
     world, second = two_instances
     answers = _alternating(world, second, 2 * LIMIT + 2)
     assert [answer.status_code for answer in answers] == [200] * (2 * LIMIT) + [429, 429]
+
+
+def test_concurrent_charges_through_two_engines_let_exactly_the_limit_through(settings: Settings) -> None:
+    """Two processes' pools charging one client at once: the upsert's row lock serialises them."""
+
+    async def race() -> list[int]:
+        engines = [create_api_engine(settings.model_copy(update={"db_pool_size": 8})) for _ in range(2)]
+        limiters = [DatabaseRateLimiter(engine, LIMIT) for engine in engines]
+        try:
+            charges = await asyncio.gather(*(limiters[index % 2].charge("cl_race") for index in range(16)))
+        finally:
+            for engine in engines:
+                await engine.dispose()
+        return [charge.retry_after for charge in charges]
+
+    waits = asyncio.run(race())
+    assert waits.count(0) == LIMIT
+    assert all(wait >= 1 for wait in waits if wait)
 
 
 def test_the_bucket_table_is_unlogged_on_postgresql(settings: Settings) -> None:
