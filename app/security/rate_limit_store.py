@@ -52,8 +52,9 @@ class DatabaseRateLimiter:
     def __init__(self, engine: AsyncEngine, per_minute: int) -> None:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.limit = per_minute
-        # Rounded down, so `limit` steps never add up past the window: a burst of exactly `limit`.
-        self.emission_us = WINDOW_US // per_minute if per_minute else 0
+        # Rounded down, so `limit` steps never add up past the window: a burst of exactly `limit`
+        # (at least 1 µs: beyond 60 million a minute the limit stops at that).
+        self.emission_us = max(1, WINDOW_US // per_minute) if per_minute else 0
         self._charge, self._refusal = _statements(engine.dialect.name)
 
     @property
