@@ -11,4 +11,6 @@ if ! command -v wrk >/dev/null; then
 fi
 # The log's own figures first (issue 22): proof ms at 10⁶ entries, verification entries/s.
 .venv/bin/python bench/merkle.py --dialects postgresql --rounds 2 | tee bench/MERKLE.txt
+# The per-client rate limit (issue 24.7): µs per charge by store, and what two instances let through.
+.venv/bin/python bench/rate_limit.py | tee bench/RATE_LIMIT.txt
 exec .venv/bin/python bench/bench.py --output bench/RESULTS.md "$@"
