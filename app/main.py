@@ -55,7 +55,7 @@ from app.routers import (
 )
 from app.security.anonymous import AnonymousLimiter
 from app.security.login_throttle import LoginThrottle
-from app.security.rate_limit import RateLimiter
+from app.security.rate_limit_store import create_rate_limiter
 from app.security.tokens import TokenService
 from app.services.statistics import StatisticsCache
 from app.settings import Settings, get_settings
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lifecycle = lifecycle
     app.state.head_revision = head_revision()
     app.state.tokens = tokens
-    app.state.authenticator = Authenticator(tokens, RateLimiter(settings.rate_limit_per_minute))
+    app.state.authenticator = Authenticator(tokens, create_rate_limiter(settings, database.engine))
     app.state.login_throttle = LoginThrottle(
         database.engine,
         per_client_and_address=settings.auth_failures_per_minute,

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="How long a rotated key is in the JWKS before it signs tokens (the previous key signs until then).",
     )
     rate_limit_per_minute: int = Field(default=3000, ge=0)
+    rate_limit_store: Literal["database", "process"] | None = Field(
+        default=None,
+        description="Where the per-client limit is kept: `database` (one limit across every process and host) "
+        "or `process` (each process its own); default `database` on PostgreSQL, `process` on SQLite.",
+    )
     webhook_allowlist: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 

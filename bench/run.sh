@@ -13,4 +13,6 @@ fi
 .venv/bin/python bench/merkle.py --dialects postgresql --rounds 2 | tee bench/MERKLE.txt
 # Verification at scale (issue 24 point 5): the hot child's report pages and their plans, a day's incremental verify.
 .venv/bin/python bench/child_report.py --plans | tee bench/CHILD_REPORT.txt
+# The per-client rate limit (issue 24.7): µs per charge by store, and what two instances let through.
+.venv/bin/python bench/rate_limit.py | tee bench/RATE_LIMIT.txt
 exec .venv/bin/python bench/bench.py --output bench/RESULTS.md "$@"

@@ -23,9 +23,9 @@ from fastapi.security import OAuth2, SecurityScopes
 from app.audit.purpose import CHILD_RECORD_READ_SCOPES, PurposeInvalid, parse_purpose
 from app.audit.purpose import HEADER as PURPOSE_HEADER
 from app.errors import InsufficientScope, InvalidToken, TooManyRequests, unprocessable
-from app.http.context import get_context
+from app.http.context import RequestContext, get_context
 from app.security.caller import Caller
-from app.security.rate_limit import QUOTA_KEY, RateLimiter
+from app.security.rate_limit import QUOTA_KEY, Limiter
 from app.security.scopes import SCOPE_DESCRIPTIONS
 from app.security.tokens import TokenRejected, TokenService
 
@@ -66,7 +66,7 @@ class Authenticator:
     """Token → caller. The client's status is checked where the request's log entries commit
     (app/security/client_status.py), so a revoked client is refused even mid-request."""
 
-    def __init__(self, tokens: TokenService, limiter: RateLimiter) -> None:
+    def __init__(self, tokens: TokenService, limiter: Limiter) -> None:
         self.tokens = tokens
         self.limiter = limiter
 
@@ -76,9 +76,13 @@ class Authenticator:
         except TokenRejected as rejection:
             raise InvalidToken(f"The access token is not valid: {rejection}.") from rejection
 
-    def check_rate(self, caller: Caller) -> None:
-        wait = self.limiter.acquire(caller.client_id)
-        if wait:
+    async def check_rate(self, caller: Caller, context: RequestContext) -> None:
+        """Charge the request to its client (429 when the allowance is spent); the quota is left in
+        the context for the RateLimit-* headers, the 429's included (app/http/ratelimit_headers.py)."""
+        charge = await self.limiter.charge(caller.client_id)
+        context.extra[QUOTA_KEY] = charge.quota
+        if charge.retry_after:
+            wait = charge.retry_after
             raise TooManyRequests(wait, f"Rate limit exceeded for this client; retry after {wait} s.")
 
 
@@ -164,10 +168,7 @@ class GuardedRoute(APIRoute):
             caller = authenticator.authenticate(request)
             context.caller = caller
             # The rate first: a client probing for scopes it lacks spends its allowance too.
-            try:
-                authenticator.check_rate(caller)
-            finally:  # RateLimit-* headers on the answer, the 429 included (app/http/ratelimit_headers.py)
-                context.extra[QUOTA_KEY] = authenticator.limiter.quota(caller.client_id)
+            await authenticator.check_rate(caller, context)
             if not caller.has_scopes(needed):
                 raise InsufficientScope(needed)
             context.purpose_of_use = _purpose_of_use(request, needed)

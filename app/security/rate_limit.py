@@ -1,9 +1,11 @@
-"""Per-client request rate limit: a token bucket per client in each API process.
+"""Per-client request rate limit: a token bucket per client in one process, and what a charge says.
 
 The bucket holds `per_minute` requests and refills continuously, so a client may burst up to
-its minute's allowance and then proceeds at the steady rate. Buckets live in the process: with
-N workers a client that spreads its connections over all of them can reach N × the limit,
-which the README states; the limit is a guard against runaway integrations, not a quota.
+its minute's allowance and then proceeds at the steady rate. These buckets live in the process:
+with N workers a client that spreads its connections over all of them can reach N × the limit
+(3 processes let 172 of a 60/min limit through, issue 24). So this store serves SQLite (one
+file, usually one process) and the anonymous limit; the per-client limit on PostgreSQL is kept
+in the database, global across processes and hosts (app/security/rate_limit_store.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 QUOTA_KEY = "rate_limit_quota"  # where a request's Quota waits in RequestContext.extra
 
@@ -52,6 +55,11 @@ class RateLimiter:
             return 0
         return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
 
+    async def charge(self, key: str) -> Charge:
+        """The guard's interface, shared with the database store (nothing here awaits)."""
+        wait = self.acquire(key)
+        return Charge(wait, self.quota(key))
+
     def quota(self, key: str) -> Quota | None:
         """What is left of `key`'s allowance after its last request; None when the limit is off."""
         bucket = self._buckets.get(key)
@@ -62,6 +70,23 @@ class RateLimiter:
             remaining=int(bucket.tokens),
             reset_seconds=math.ceil((self.capacity - bucket.tokens) / self.rate),
         )
+
+
+class Limiter(Protocol):
+    """What the guard needs of a per-client limiter, in the process or in the database."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    async def charge(self, key: str) -> Charge:
+        """Charge one request to `key`: whether it may go ahead and what is left of the allowance."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    retry_after: int  # 0: the request may go ahead; else the seconds to wait (Retry-After)
+    quota: Quota | None  # None when the limit is off
 
 
 @dataclass(frozen=True, slots=True)
