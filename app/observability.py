@@ -69,6 +69,12 @@ DB_POOL_IN_USE = Gauge(
     multiprocess_mode="livesum",
 )
 DB_POOL_SIZE = Gauge("samhandling_db_pool_size", "Connections this process's pool holds.", multiprocess_mode="livesum")
+LOG_CHAIN_HELD_SECONDS = Gauge(
+    "samhandling_access_log_chain_held_seconds",
+    "Age of the service's oldest open writing transaction, which the log's chain (and the event feed) "
+    "waits for; 0 when none (PostgreSQL, updated by /readyz).",
+    multiprocess_mode="livemax",
+)
 
 
 class JsonFormatter(logging.Formatter):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, tuple_, update
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.chain import entry_hash
 from app.audit.tree_store import extend_tree
+from app.db import APPLICATION_NAME
 from app.models.audit import AccessLogChainLink, AccessLogEntry, ChainHead
 from app.models.base import table_of
 from app.observability import describe_error
@@ -48,8 +50,13 @@ _chain = table_of(AccessLogChainLink)
 _head = table_of(ChainHead)
 
 
-# The oldest transaction still running *in this database* (other databases on the same server
-# never write our log, so their long transactions must not hold the chain back). Transaction ids
+# The oldest transaction still running *in this database* of *the service's own sessions*
+# (application_name `samhandling`: API, worker, CLI, migrations). Other databases on the same
+# server never write our log, and neither does an operator's psql or a reporting tool in ours:
+# their long transactions must not hold the chain, the event feed and log reads back (issue 24:
+# an open psql froze the chain head for 34 s). An entry such a session inserted anyway and
+# committed after the horizon passed it stays unchained — which `audit verify` reports as an
+# entry "within the chained range but not in the chain": a write outside the service. Transaction ids
 # in pg_stat_activity are 32-bit; they are widened with the epoch of the snapshot's xmax. The
 # snapshot is taken before the activity is read: a transaction missing from the activity has
 # finished, and its entries are visible to the next statement; one that started later has an
@@ -66,10 +73,24 @@ _DATABASE_HORIZON = text(
                           WHERE activity.datname = current_database()
                             AND activity.backend_xid IS NOT NULL
                             AND activity.pid <> pg_backend_pid()
-                            AND activity.application_name <> 'samhandling-sequencer') AS running)
+                            AND activity.application_name = :service) AS running)
     )::text
     """
-)
+).bindparams(service=APPLICATION_NAME)
+# What holds the horizon now: the service's oldest open transaction that has written (for
+# /readyz and its metric — a frozen host or a stuck request shows here, with its age).
+_HORIZON_HOLDER = text(
+    """
+    SELECT activity.pid, activity.state, extract(epoch FROM clock_timestamp() - activity.xact_start)::float8
+      FROM pg_stat_activity AS activity
+     WHERE activity.datname = current_database()
+       AND activity.backend_xid IS NOT NULL
+       AND activity.pid <> pg_backend_pid()
+       AND activity.application_name = :service
+     ORDER BY activity.xact_start
+     LIMIT 1
+    """
+).bindparams(service=APPLICATION_NAME)
 # The sequencer's own transactions (named below) insert chain links only, never entries or
 # events, so they need not hold anybody back.
 SEQUENCER_APPLICATION_NAME = "samhandling-sequencer"
@@ -80,6 +101,24 @@ _MAY_SEE_ALL_SESSIONS = text(
     "OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')"
 )
 _SERVER_HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+
+
+@dataclass(frozen=True)
+class HorizonHolder:
+    """The service session whose open transaction the chain waits for."""
+
+    pid: int
+    state: str | None
+    seconds: float
+
+
+def horizon_holder(connection: Connection) -> HorizonHolder | None:
+    """The oldest open transaction the sequencer waits for, if any (PostgreSQL; None on SQLite
+    or without the right to see other sessions)."""
+    if connection.dialect.name != "postgresql" or not connection.execute(_MAY_SEE_ALL_SESSIONS).scalar():
+        return None
+    row = connection.execute(_HORIZON_HOLDER).one_or_none()
+    return None if row is None else HorizonHolder(pid=row[0], state=row[1], seconds=float(row[2] or 0.0))
 
 
 def committed_horizon(connection: Connection) -> int | None:

@@ -19,3 +19,9 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     revision: str
     checks: ReadinessChecks
+    log_chain_held_seconds: float | None = Field(
+        default=None,
+        description="How long the oldest open writing transaction of the service has run: the access log's chain, "
+        "and with it the event feed, waits for it (an operator's or another tool's transactions never hold it). "
+        "Null on SQLite or when none is open; its process id is in the server log when it exceeds 5 s.",
+    )

@@ -6,6 +6,7 @@ import uuid
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from app.audit.sequencer import chain_pending
@@ -106,3 +107,41 @@ def test_sqlite_chains_in_insert_order(dialect: str, settings: Settings) -> None
     assert chain(settings) == 3
     assert chained_request_ids(settings) == ["one", "two", "three"]
     assert chain(settings) == 0
+
+
+def test_an_operators_open_transaction_does_not_hold_the_chain_back(dialect: str, settings: Settings) -> None:
+    """psql (or any tool that is not the service) in our database: its transactions never write
+    the log through the service, so the chain does not wait for them (issue 24)."""
+    if dialect != "postgresql":
+        pytest.skip("concurrent sessions are PostgreSQL's")
+    with psycopg.connect(settings.database_url, application_name="psql") as operator:
+        operator.execute("SELECT txid_current()")  # holds a transaction id, left open
+        engine = create_sync_engine(settings)
+        try:
+            with engine.begin() as connection:
+                insert_entry(connection, "ours")
+        finally:
+            engine.dispose()
+        assert chain(settings) == 1
+        assert chained_request_ids(settings) == ["ours"]
+        operator.rollback()
+
+
+def test_readiness_says_how_long_the_chain_has_waited_for_the_services_open_transaction(
+    dialect: str, settings: Settings, client: TestClient
+) -> None:
+    if dialect != "postgresql":
+        pytest.skip("pg_stat_activity is PostgreSQL's")
+    assert client.get("/readyz").json()["log_chain_held_seconds"] is None
+    engine = create_sync_engine(settings)
+    try:
+        with engine.connect() as stuck:
+            transaction = stuck.begin()
+            stuck.execute(text("SELECT txid_current()"))  # the service's session, open and writing
+            held = client.get("/readyz")
+            assert held.status_code == 200  # a stuck session is not a reason to leave the balancer
+            assert held.json()["log_chain_held_seconds"] >= 0
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    assert client.get("/readyz").json()["log_chain_held_seconds"] is None
