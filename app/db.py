@@ -133,6 +133,32 @@ def _tls_connect_args(url: URL) -> dict[str, Any]:
         return {}
 
 
+# What pgbouncer lets a client set at connect; it refuses the others (statement_timeout …) unless
+# told to ignore them, so the role carries those instead (README "pgbouncer").
+_PGBOUNCER_STARTUP_PARAMETERS = ("application_name",)
+
+
+def _create_pgbouncer_engine(settings: Settings) -> AsyncEngine:
+    """Behind pgbouncer in transaction pooling, consecutive statements outside a transaction (the
+    read path's autocommit) may run on different server connections, so nothing may be prepared
+    in one message and executed in another — which asyncpg always does. psycopg sends each
+    statement whole (parse, bind, execute, one sync) and, with `prepare_threshold=None`, never
+    keeps a named prepared statement on the server."""
+    url = async_url(settings.database_url).set(drivername="postgresql+psycopg")
+    return create_async_engine(
+        url,
+        hide_parameters=HIDE_PARAMETERS,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        connect_args={
+            "connect_timeout": max(1, int(settings.db_connect_timeout)),
+            "prepare_threshold": None,
+            **{name: _api_server_settings(settings)[name] for name in _PGBOUNCER_STARTUP_PARAMETERS},
+        },
+    )
+
+
 def _api_server_settings(settings: Settings) -> dict[str, str]:
     """The API's and the worker's sessions: their transactions never wait on anything but the
     database, so one left open and idle is a process frozen (SIGSTOP, a debugger, a stuck
@@ -175,6 +201,8 @@ def _create_api_engine(settings: Settings) -> AsyncEngine:
         )
         _install_sqlite_pragmas(engine.sync_engine)
         return engine
+    if settings.db_pgbouncer:
+        return _create_pgbouncer_engine(settings)
     return create_async_engine(
         url,
         hide_parameters=HIDE_PARAMETERS,

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     audit_verify_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Statement timeout of `samhandling audit verify` (PostgreSQL)."
     )
+    db_pgbouncer: bool = Field(
+        default=False,
+        description="The API and the worker reach PostgreSQL through pgbouncer in transaction pooling: no named "
+        "prepared statements kept, only application_name and timezone sent at connect (README: pgbouncer).",
+    )
     db_idle_in_transaction_timeout_ms: int = Field(
         default=5_000,
         ge=0,
