@@ -13,6 +13,7 @@ from app.models import (  # noqa: F401
     idempotency,
     login,
     plan,
+    retention,
     signal,
     team,
 )
