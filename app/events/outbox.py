@@ -85,9 +85,11 @@ async def publish_to(
     event_pk, event_id = await _insert_event(
         connection, event_type, resource_type, record_id, child_id, actor_agency_id, utcnow()
     )
-    await connection.execute(
-        insert(_recipients), [{"event_pk": event_pk, "agency_id": agency_id} for agency_id in dict.fromkeys(agency_ids)]
-    )
+    if agency_ids:  # a purged child no feed ever named is recorded all the same (app/services/retention.py)
+        await connection.execute(
+            insert(_recipients),
+            [{"event_pk": event_pk, "agency_id": agency_id} for agency_id in dict.fromkeys(agency_ids)],
+        )
     return event_id
 
 
