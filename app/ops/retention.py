@@ -35,7 +35,12 @@ async def plan_retention(database: Database, settings: Settings, now: datetime |
 
 
 async def run_retention(
-    database: Database, settings: Settings, actor: str, now: datetime | None = None
+    database: Database,
+    settings: Settings,
+    actor: str,
+    now: datetime | None = None,
+    *,
+    batch_size: int = retention.BATCH_SIZE,
 ) -> dict[str, int]:
     """Purge what is past retention at `now`, logged as `actor`; returns the counts per type."""
     moment = now or utcnow()
@@ -45,7 +50,7 @@ async def run_retention(
         async with logged_transaction(database, actor, COMMAND, log_when_silent=False) as (session, context):
             yield session, lambda record_type, record_id, child_id: context.audit(record_type, record_id, child_id)
 
-    counts = await retention.purge(open_batch, settings, moment)
+    counts = await retention.purge(open_batch, settings, moment, batch_size=batch_size)
     async with logged_transaction(database, actor, COMMAND):
         pass  # the run itself, purged or not
     return counts

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import EventType
@@ -92,29 +92,40 @@ async def purge(
     for record_type in RECORD_TYPES:
         if retention_days(settings, record_type) is None:
             continue
+        after: uuid.UUID | None = None
         while True:
             async with open_batch() as (session, note):
-                purged = await _purge_batch(session, rules, record_type, batch_size, note)
-            counts[record_type] += purged
-            if purged < batch_size:
+                purged = await _purge_batch(session, rules, record_type, batch_size, note, after)
+            counts[record_type] += len(purged)
+            if len(purged) < batch_size:
                 break
+            after = purged[-1]
     return counts
 
 
-async def _purge_batch(session: AsyncSession, rules: Rules, record_type: str, batch_size: int, note: PurgeNote) -> int:
+async def _purge_batch(
+    session: AsyncSession,
+    rules: Rules,
+    record_type: str,
+    batch_size: int,
+    note: PurgeNote,
+    after: uuid.UUID | None,
+) -> list[uuid.UUID]:
+    """One batch, in id order after `after`: each batch goes on where the last one stopped, so a
+    run reads each table once (not once per batch) however much it purges."""
     table = TABLES[record_type]
     # SKIP LOCKED (PostgreSQL): two workers purging at once take different rows, and each
     # record's event goes out once. SQLite has one writer at a time.
     due = (
         select(table.c.id, _child_column(record_type))
-        .where(rules.due(record_type))
+        .where(rules.due(record_type), true() if after is None else table.c.id > after)
         .order_by(table.c.id)
         .limit(batch_size)
         .with_for_update(of=table, skip_locked=True)
     )
     rows = [(row[0], row[1]) for row in (await session.execute(due)).all()]
     if not rows:
-        return 0
+        return []
     run_id = new_id()
     await session.execute(insert(_gate).values(run_id=run_id, opened_at=rules.now))
     for record_id, child_id in rows:
@@ -122,7 +133,7 @@ async def _purge_batch(session: AsyncSession, rules: Rules, record_type: str, ba
         note(record_type, record_id, child_id)
     await _delete(session, record_type, [record_id for record_id, _ in rows])
     await session.execute(delete(_gate).where(_gate.c.run_id == run_id))
-    return len(rows)
+    return [record_id for record_id, _ in rows]
 
 
 async def _announce(session: AsyncSession, record_type: str, record_id: uuid.UUID, child_id: uuid.UUID) -> None:

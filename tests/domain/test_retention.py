@@ -18,6 +18,7 @@ from app.audit.verify import run_verification
 from app.db import Database, create_api_engine, create_sync_engine
 from app.models.base import utcnow
 from app.ops.retention import plan_retention, run_retention
+from app.ops.worker import purge_past_retention
 from app.security.keys import KeyRing
 from app.settings import Settings
 from tests.domain.plan_support import circle
@@ -51,11 +52,11 @@ def plan_counts(settings: Settings, now: datetime) -> dict[str, int]:
     return asyncio.run(count())
 
 
-def purge(settings: Settings, now: datetime) -> dict[str, int]:
+def purge(settings: Settings, now: datetime, batch_size: int = 100) -> dict[str, int]:
     async def run() -> dict[str, int]:
         database = Database(create_api_engine(settings))
         try:
-            return await run_retention(database, settings, "test:retention", now)
+            return await run_retention(database, settings, "test:retention", now, batch_size=batch_size)
         finally:
             await database.dispose()
 
@@ -232,3 +233,40 @@ def test_retention_plan_changes_nothing(world: World, domain: Domain) -> None:
         "plan": 0, "team": 0, "concern": 1, "consent": 0, "assessment": 1, "child": 1
     }  # fmt: skip
     assert row_counts(world) == before
+
+
+def test_a_purge_in_small_batches_removes_everything_due_and_logs_each_batch(world: World, domain: Domain) -> None:
+    settings = world.settings.model_copy(update={"retention_concern_days": DAYS})
+    school = world.agency("school")
+    child = domain.child(school)
+    concerns = {cancelled_concern(domain, school, child)["id"] for _ in range(5)}
+    kept = domain.concern(school, child)["id"]
+    assert purge(settings, later(DAYS + 1), batch_size=2)["concern"] == 5
+    assert ids(world, "concerns") == {kept}
+    logged = world.sql("SELECT request_id, resource_id FROM access_log WHERE action = 'cli-retention-run'")
+    assert {row[1] for row in logged} == concerns | {None}  # one per record, and the run's own
+    assert len({row[0] for row in logged}) == 4  # three batches (2 + 2 + 1) and the run
+
+
+def test_the_worker_purges_only_when_a_retention_is_set(world: World, domain: Domain) -> None:
+    school = world.agency("school")
+    concern = cancelled_concern(domain, school, domain.child(school))
+
+    def worker_pass(settings: Settings) -> None:
+        async def run() -> None:
+            database = Database(create_api_engine(settings))
+            try:
+                await purge_past_retention(database, settings, "worker-1")
+            finally:
+                await database.dispose()
+
+        asyncio.run(run())
+
+    worker_pass(world.settings)
+    assert world.sql("SELECT count(*) FROM access_log WHERE action = 'cli-retention-run'")[0][0] == 0
+    # A zero-day period cannot be set (1 is the least), so this one is due only in the future:
+    # the worker's run finds nothing, and still leaves its entry.
+    worker_pass(world.settings.model_copy(update={"retention_concern_days": 1}))
+    assert ids(world, "concerns") == {concern["id"]}
+    logged = world.sql("SELECT client_id, role FROM access_log WHERE action = 'cli-retention-run'")
+    assert [tuple(row) for row in logged] == [("worker:worker-1", "operator")]
