@@ -182,29 +182,30 @@ def test_closed_records_past_retention_go_with_their_dependents_and_a_purged_eve
 
 def test_open_records_and_records_within_retention_stay(world: World, domain: Domain) -> None:
     settings = world.settings.model_copy(update=RETENTION)
-    school = world.agency("school")
-    social = world.agency("social_services")
-    child = domain.child(school)
+    ring = circle(world, domain)
+    school, social, child = ring.school, ring.social, ring.child
     open_concern = domain.concern(school, child)
     active = domain.consent(school, child, [school, social], valid_until=(later(400)).isoformat())
     open_team = world.http.post("/api/v1/teams", json={"child_id": child}, headers=world.headers(school)).json()
+    # A closed team that an active plan still names stays with the plan.
+    named_team = team_with_member(domain, social, child)
+    plan = ring.plan(social, team_id=named_team)
+    close_team(domain, social, named_team)
     closed = cancelled_concern(domain, school, child)
-    before = row_counts(world)
 
-    # Within retention: the cancelled concern and the assessment-free child stay too.
+    # Within retention: even the cancelled concern stays.
     assert set(plan_counts(settings, later(DAYS - 1)).values()) == {0}
     assert set(purge(settings, later(DAYS - 1)).values()) == {0}
-    # Long after: only the cancelled concern goes; the open ones, and so their child, stay.
+    assert closed["id"] in ids(world, "concerns")
+    # Past it: only the cancelled concern goes; the open ones, and so their child, stay.
     assert purge(settings, later(DAYS + 1)) == {
         "plan": 0, "team": 0, "concern": 1, "consent": 0, "assessment": 0, "child": 0
     }  # fmt: skip
     assert ids(world, "concerns") == {open_concern["id"]}
     assert ids(world, "consents") == {active["id"]}
-    assert ids(world, "teams") == {open_team["id"]}
+    assert ids(world, "teams") == {open_team["id"], named_team}
+    assert ids(world, "plans") == {plan["id"]}
     assert ids(world, "children") == {child}
-    after = row_counts(world)
-    assert after["concerns"] == before["concerns"] - 1
-    assert closed["id"] not in ids(world, "concerns")
 
 
 def test_the_append_only_guards_still_refuse_a_plain_delete(world: World, domain: Domain) -> None:
