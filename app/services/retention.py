@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Table, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.enums import EventType
-from app.events.outbox import publish, publish_to
+from app.events.outbox import publish_many, publish_to
 from app.models.base import new_id, table_of
 from app.models.consent import ConsentConfirmation, ConsentParty, ConsentWithdrawal
 from app.models.event import ConsentExpiration, Event, EventRecipient
@@ -128,39 +128,35 @@ async def _purge_batch(
         return []
     run_id = new_id()
     await session.execute(insert(_gate).values(run_id=run_id, opened_at=rules.now))
+    await _announce(session, record_type, rows)
     for record_id, child_id in rows:
-        await _announce(session, record_type, record_id, child_id)
         note(record_type, record_id, child_id)
     await _delete(session, record_type, [record_id for record_id, _ in rows])
     await session.execute(delete(_gate).where(_gate.c.run_id == run_id))
     return [record_id for record_id, _ in rows]
 
 
-async def _announce(session: AsyncSession, record_type: str, record_id: uuid.UUID, child_id: uuid.UUID) -> None:
-    """`record.purged`, while the record still exists so that the access rule finds its readers."""
+async def _announce(session: AsyncSession, record_type: str, rows: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """`record.purged`, while the records still exist so that the access rule finds their readers."""
     if record_type != "child":
-        await publish(
-            session,
-            EventType.record_purged,
-            resource_type=record_type,
-            record_id=record_id,
-            child_id=child_id,
-            actor_agency_id=None,
+        await publish_many(
+            session, EventType.record_purged, resource_type=record_type, records=rows, actor_agency_id=None
         )
         return
     # A child has no access rule of its own (any client may read it): tell the agencies whose
     # feeds carried events about the child, the ones that may hold its id.
-    heard = select(_recipients.c.agency_id).join(_events, _events.c.id == _recipients.c.event_pk)
-    agencies = (await session.execute(heard.where(_events.c.child_id == child_id).distinct())).scalars().all()
-    await publish_to(
-        session,
-        EventType.record_purged,
-        resource_type="child",
-        record_id=str(record_id),
-        agency_ids=sorted(agencies),
-        actor_agency_id=None,
-        child_id=child_id,
-    )
+    for child_id, _ in rows:
+        heard = select(_recipients.c.agency_id).join(_events, _events.c.id == _recipients.c.event_pk)
+        agencies = (await session.execute(heard.where(_events.c.child_id == child_id).distinct())).scalars().all()
+        await publish_to(
+            session,
+            EventType.record_purged,
+            resource_type="child",
+            record_id=str(child_id),
+            agency_ids=sorted(agencies),
+            actor_agency_id=None,
+            child_id=child_id,
+        )
 
 
 async def _delete(session: AsyncSession, record_type: str, ids: list[uuid.UUID]) -> None:
