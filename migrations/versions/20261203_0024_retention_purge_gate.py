@@ -2,7 +2,9 @@
 
 - `retention_purge_gate`: a row exists only inside a purge transaction (inserted first, deleted
   before commit; app/services/retention.py), so no other transaction ever sees one: uncommitted
-  rows are invisible to other PostgreSQL transactions, and SQLite has a single writer.
+  rows are invisible to other PostgreSQL transactions, and SQLite has a single writer. On
+  PostgreSQL the row also records its transaction (`txid`, as the access log does) and only that
+  transaction's row counts, so even a row left committed by hand opens nothing.
 - The append-only triggers of the child-record tables (consents and their parties, withdrawals
   and confirmations, assessments, plan goals and reviews) still refuse every UPDATE and TRUNCATE,
   and refuse a DELETE unless the gate has a row. On PostgreSQL they call a new function
@@ -42,7 +44,9 @@ PURGEABLE_TABLES = (
 POSTGRES_GATED_FUNCTION = """
 CREATE FUNCTION samhandling_refuse_change_outside_purge() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM retention_purge_gate) THEN
+    IF TG_OP = 'DELETE' AND EXISTS (
+        SELECT 1 FROM retention_purge_gate WHERE txid = pg_current_xact_id()::text::bigint
+    ) THEN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION '% on % is refused: the table is append-only', TG_OP, TG_TABLE_NAME
@@ -69,13 +73,16 @@ def _sqlite_delete_trigger(table: str, when: str) -> None:
 
 
 def upgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    txid_default = sa.text("(pg_current_xact_id()::text::bigint)") if postgres else sa.text("0")
     op.create_table(
         "retention_purge_gate",
         sa.Column("run_id", sa.Uuid(), nullable=False),
+        sa.Column("txid", sa.BigInteger(), server_default=txid_default, nullable=False),
         sa.Column("opened_at", UTC_DATETIME, nullable=False),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_retention_purge_gate")),
     )
-    if op.get_bind().dialect.name == "postgresql":
+    if postgres:
         op.execute(POSTGRES_GATED_FUNCTION)
         for table in PURGEABLE_TABLES:
             _postgres_trigger(table, "samhandling_refuse_change_outside_purge")

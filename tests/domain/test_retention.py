@@ -223,6 +223,19 @@ def test_the_append_only_guards_still_refuse_a_plain_delete(world: World, domain
     assert all(counts[table] > 0 for table in ("assessments", "plan_goals", "consent_withdrawals", "consents"))
 
 
+def test_a_gate_row_left_committed_opens_nothing_on_postgresql(world: World, domain: Domain, dialect: str) -> None:
+    """Only the purge's own transaction's row counts there (SQLite has no transaction ids: there
+    the row exists only inside the purge's transaction, and the single writer is the guard)."""
+    if dialect != "postgresql":
+        pytest.skip("transaction ids are PostgreSQL's")
+    school = world.agency("school")
+    assessment(domain, school, domain.child(school))
+    world.sql_write("INSERT INTO retention_purge_gate (run_id, opened_at) VALUES (:id, now())", id=uuid.uuid4())
+    with pytest.raises(DBAPIError, match="append-only"):
+        world.sql_write("DELETE FROM assessments")
+    assert row_counts(world)["assessments"] == 1
+
+
 def test_retention_plan_changes_nothing(world: World, domain: Domain) -> None:
     settings = world.settings.model_copy(update=RETENTION)
     school = world.agency("school")
