@@ -129,8 +129,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                     await maintain(database, sequencer)
                     last_maintenance = time.monotonic()
                 if last_retention is None or time.monotonic() - last_retention >= RETENTION_SECONDS:
-                    await purge_past_retention(database, settings, worker_id)
+                    # Marked before it runs: a failing purge is tried again tomorrow, not every poll.
                     last_retention = time.monotonic()
+                    await purge_past_retention(database, settings, worker_id)
                 await deliverer.start_due()
             except Exception as error:  # e.g. the database is down: wait and try again
                 logger.warning("worker pass failed: %s", describe_error(error))

@@ -18,7 +18,7 @@ from app.audit.verify import run_verification
 from app.db import Database, create_api_engine, create_sync_engine
 from app.models.base import utcnow
 from app.ops.retention import plan_retention, run_retention
-from app.ops.worker import purge_past_retention
+from app.ops.worker import purge_past_retention, run_worker
 from app.security.keys import KeyRing
 from app.settings import Settings
 from tests.domain.plan_support import circle
@@ -284,3 +284,25 @@ def test_the_worker_purges_only_when_a_retention_is_set(world: World, domain: Do
     assert ids(world, "concerns") == {concern["id"]}
     logged = world.sql("SELECT client_id, role FROM access_log WHERE action = 'cli-retention-run'")
     assert [tuple(row) for row in logged] == [("worker:worker-1", "operator")]
+
+
+def test_the_running_worker_purges_on_its_schedule(world: World) -> None:
+    """The worker's loop runs retention at its start (then daily): its entry appears, and the
+    worker still stops when told."""
+    settings = world.settings.model_copy(update={"retention_concern_days": 1})
+    logged = "SELECT count(*) FROM access_log WHERE action = 'cli-retention-run'"
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(settings, stop))
+        try:
+            for _ in range(200):  # until the worker's first pass has logged its run
+                if (await asyncio.to_thread(world.sql, logged))[0][0] > 0:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await asyncio.wait_for(worker, timeout=30)
+
+    asyncio.run(run())
+    assert world.sql(logged)[0][0] >= 1
