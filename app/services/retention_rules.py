@@ -20,6 +20,7 @@ what `purge` removes at the same `now`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,7 +86,15 @@ class Rules:
         cutoff = self._cutoff(record_type)
         if cutoff is None:
             return false()  # the default: keep everything
-        return getattr(self, f"_{record_type}")(cutoff)  # type: ignore[no-any-return]
+        rules: dict[str, Callable[[datetime], ColumnElement[bool]]] = {
+            "plan": self._plan,
+            "team": self._team,
+            "concern": self._concern,
+            "consent": self._consent,
+            "assessment": self._assessment,
+            "child": self._child,
+        }
+        return rules[record_type](cutoff)
 
     def _plan(self, cutoff: datetime) -> ColumnElement[bool]:
         return _closed_plan(plans, cutoff)
