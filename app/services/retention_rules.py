@@ -4,8 +4,8 @@ A record's age is counted from when it was closed, where it has an end, else fro
 
 | type       | closed when                                         | age counted from             |
 |------------|-----------------------------------------------------|------------------------------|
-| concern    | `completed`, `cancelled` or `rejected`              | `updated_at` (its last change)|
-| consent    | withdrawn, or its window has ended (expired)        | `withdrawn_at`, else `valid_until` |
+| concern    | `completed`, `cancelled` or `rejected`              | `updated_at` (its last change) |
+| consent    | withdrawn, or its window has ended (expired)        | the first of `withdrawn_at`, `valid_until` |
 | assessment | never open: a finished record when recorded         | `created_at`                 |
 | team       | `closed`                                            | `closed_at`                  |
 | plan       | `closed`                                            | `closed_at`                  |
