@@ -206,6 +206,11 @@ def test_open_records_and_records_within_retention_stay(world: World, domain: Do
     assert ids(world, "teams") == {open_team["id"], named_team}
     assert ids(world, "plans") == {plan["id"]}
     assert ids(world, "children") == {child}
+    # Once its window has ended and the period has passed, the consent is due (expired); the
+    # open concern, team and plan still are not, whatever their age.
+    assert plan_counts(settings, later(400 + DAYS + 1)) == {
+        "plan": 0, "team": 0, "concern": 0, "consent": 1, "assessment": 0, "child": 0
+    }  # fmt: skip
 
 
 def test_the_append_only_guards_still_refuse_a_plain_delete(world: World, domain: Domain) -> None:
