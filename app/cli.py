@@ -298,6 +298,27 @@ def cmd_audit_witness(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """`retention plan` counts what is past retention; `retention run` purges it (logged)."""
+    from app.db import Database, create_api_engine
+    from app.ops.operator import cli_actor
+    from app.ops.retention import plan_retention, run_retention
+
+    settings = get_settings()
+
+    async def run() -> dict[str, int]:
+        database = Database(create_api_engine(settings))
+        try:
+            if args.action == "plan":
+                return await plan_retention(database, settings)
+            return await run_retention(database, settings, cli_actor())
+        finally:
+            await database.dispose()
+
+    _print_json(_run_value(run()))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from app.ops.demo import render, seed_demo
 
@@ -395,6 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
     witness.add_argument("--tree-head", required=True, metavar="FILE", help="the witness's signed tree head (JSON)")
     witness.add_argument("--url", help="the service's base URL (default: SAMHANDLING_ISSUER)")
     witness.set_defaults(handler=cmd_audit_witness)
+
+    retention = commands.add_parser("retention", help="retention (gallring) of child records")
+    retention_actions = retention.add_subparsers(dest="action", required=True)
+    retention_actions.add_parser("plan", help="count what is past retention (JSON); changes nothing")
+    retention_actions.add_parser("run", help="purge what is past retention; prints the counts (JSON)")
+    retention.set_defaults(handler=cmd_retention)
 
     demo = commands.add_parser("demo", help="seed a sandbox municipality and print its credentials")
     demo.add_argument("--base-url", help="where the API answers (default: SAMHANDLING_ISSUER)")

@@ -128,6 +128,8 @@ class EventType(StrEnum):
     signal_raised = "signal.raised"
     client_created = "client.created"
     client_revoked = "client.revoked"
+    # Retention (gallring): the record is gone; ids only, like every event.
+    record_purged = "record.purged"
 
 
 class Outcome(StrEnum):

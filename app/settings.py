@@ -170,6 +170,22 @@ class Settings(BaseSettings):
     review_many_children: int = Field(default=20, ge=1, description="many_children: more children than this a day.")
     review_denial_burst: int = Field(default=10, ge=2, description="denial_burst: this many denials …")
     review_denial_burst_minutes: int = Field(default=10, ge=1, le=1440, description="… within these minutes.")
+    # Retention (gallring, issue 24.2): days a record is kept after it was closed (or created,
+    # for records without an end; see app/services/retention_rules.py). None keeps everything.
+    # Signals are not stored (worked out at read time); the marks that `signal.raised` went out
+    # go with their child.
+    retention_concern_days: int | None = Field(
+        default=None, ge=1, description="Concerns: days after completion, cancellation or rejection."
+    )
+    retention_consent_days: int | None = Field(
+        default=None, ge=1, description="Consents: days after withdrawal or expiry."
+    )
+    retention_assessment_days: int | None = Field(default=None, ge=1, description="Assessments: days after recording.")
+    retention_team_days: int | None = Field(default=None, ge=1, description="Teams: days after closing.")
+    retention_plan_days: int | None = Field(default=None, ge=1, description="Plans: days after closing.")
+    retention_child_days: int | None = Field(
+        default=None, ge=1, description="Children with no records left: days after registration."
+    )
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
 

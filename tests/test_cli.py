@@ -103,3 +103,23 @@ def test_the_cli_adds_an_analyst_with_the_statistics_scope_only(fresh_install: d
     added = run(fresh_install, "clients", "add", "--agency", "region", "--role", "analyst", "--name", "Uppföljning")
     created = json.loads(added.stdout)
     assert (created["role"], created["scopes"]) == ("analyst", ["statistics:read"])
+
+
+def test_retention_plan_counts_and_retention_run_purges_and_is_logged(
+    database_url: str, signing_key_file: Path
+) -> None:
+    """On the test's migrated database (no `migrate` run: two processes are enough)."""
+    from sqlalchemy import create_engine, text
+
+    from app.db import sync_url
+
+    env = {**os.environ, "DATABASE_URL": database_url, "SAMHANDLING_SIGNING_KEY_FILE": str(signing_key_file)}
+    counts = {"plan": 0, "team": 0, "concern": 0, "consent": 0, "assessment": 0, "child": 0}
+    assert json.loads(run(env, "retention", "plan").stdout) == counts
+    configured = {**env, "SAMHANDLING_RETENTION_CONCERN_DAYS": "1826"}
+    assert json.loads(run(configured, "retention", "run").stdout) == counts
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT role FROM access_log WHERE action = 'cli-retention-run'")).all()
+    engine.dispose()
+    assert [row.role for row in rows] == ["operator"]

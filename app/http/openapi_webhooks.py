@@ -38,14 +38,19 @@ def _parameters() -> list[dict[str, Any]]:
 
 
 def webhook_entry(event_type: EventType) -> dict[str, Any]:
+    read = (
+        "The record is gone (retention): drop what you hold of it; there is nothing left to fetch."
+        if event_type == EventType.record_purged
+        else "Thin: fetch the record through the API to read it."
+    )
     return {
         "post": {
             "operationId": f"webhook-{event_type.value.replace('.', '-').replace('_', '-')}",
             "summary": f"`{event_type.value}` delivered to a subscription",
             "description": (
                 f"POSTed to each active subscription of the agency that receives `{event_type.value}` and "
-                "subscribed to it, at least once and in feed order. Thin: fetch the record through the API "
-                "to read it. Answer 2xx within the webhook timeout; anything else is retried with backoff."
+                f"subscribed to it, at least once and in feed order. {read} "
+                "Answer 2xx within the webhook timeout; anything else is retried with backoff."
             ),
             "tags": ["events"],
             "security": [],

@@ -14,6 +14,7 @@ from app.models import (  # noqa: F401
     login,
     plan,
     rate_limit,
+    retention,
     signal,
     team,
 )

@@ -23,7 +23,7 @@ from app.settings import Settings
 OPERATOR_ROLE = "operator"
 
 
-def _actor() -> str:
+def cli_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"[:128]
     except (KeyError, OSError):
@@ -31,26 +31,40 @@ def _actor() -> str:
 
 
 @asynccontextmanager
-async def operator_transaction(settings: Settings, command: str) -> AsyncIterator[tuple[AsyncSession, RequestContext]]:
-    """A write session whose work commits with the command's log entry, or not at all."""
-    database = Database(create_api_engine(settings))
+async def logged_transaction(
+    database: Database, actor: str, command: str, *, log_when_silent: bool = True
+) -> AsyncIterator[tuple[AsyncSession, RequestContext]]:
+    """A write session whose work commits with the command's log entries, or not at all: one
+    entry per fact the work reported, else one bare entry (none with `log_when_silent=False`,
+    for a batch that found nothing to do)."""
     context = RequestContext(request_id=uuid.uuid4().hex, method="CLI", database=database)
-    context.claimed_client_id = _actor()
+    context.claimed_client_id = actor
     session = database.write_session()
     try:
         yield session, context
         await session.flush()
-        entries = build_entries(
-            context,
-            status_code=200,
-            route=f"cli {command}",
-            action=f"cli-{command.replace(' ', '-')}",
-            at=utcnow(),
-        )
-        for entry in entries:
-            entry["role"] = OPERATOR_ROLE
-        await journal.append(await session.connection(), entries)
+        if context.facts or log_when_silent:
+            entries = build_entries(
+                context,
+                status_code=200,
+                route=f"cli {command}",
+                action=f"cli-{command.replace(' ', '-')}",
+                at=utcnow(),
+            )
+            for entry in entries:
+                entry["role"] = OPERATOR_ROLE
+            await journal.append(await session.connection(), entries)
         await session.commit()
     finally:
         await session.close()
+
+
+@asynccontextmanager
+async def operator_transaction(settings: Settings, command: str) -> AsyncIterator[tuple[AsyncSession, RequestContext]]:
+    """A write session whose work commits with the command's log entry, or not at all."""
+    database = Database(create_api_engine(settings))
+    try:
+        async with logged_transaction(database, cli_actor(), command) as (session, context):
+            yield session, context
+    finally:
         await database.dispose()

@@ -1,5 +1,5 @@
 """`samhandling worker`: webhook delivery and the schedules (consent expiry, overdue decisions,
-plan reviews due, chaining, cleanup).
+plan reviews due, chaining, cleanup, and once a day retention).
 
 Several workers may run at once: each subscription is leased by one at a time, a consent's
 expiry is published once (its notice row's primary key), and chaining passes take turns.
@@ -34,6 +34,7 @@ from app.models.consent import Consent, ConsentWithdrawal
 from app.models.event import ConsentExpiration
 from app.models.idempotency import IdempotencyRecord
 from app.observability import EVENTS_PENDING, describe_error
+from app.ops.retention import retention_configured, run_retention
 from app.security.login_throttle import forget_old_attempts
 from app.services.consents import publish_consent_event
 from app.services.decisions import publish_overdue_decisions
@@ -44,6 +45,9 @@ from app.settings import Settings
 logger = logging.getLogger("samhandling.worker")
 
 MAINTENANCE_SECONDS = 15.0
+# Retention runs once a day per worker (and at its start): records are kept for days or years,
+# so a day late is nothing, and several workers purging at once take different rows.
+RETENTION_SECONDS = 24 * 3600.0
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 _consents = table_of(Consent)
 _withdrawals = table_of(ConsentWithdrawal)
@@ -104,6 +108,14 @@ async def maintain(database: Database, sequencer: Sequencer) -> None:
         EVENTS_PENDING.set(await pending_count(session))
 
 
+async def purge_past_retention(database: Database, settings: Settings, worker_id: str) -> None:
+    if not retention_configured(settings):
+        return  # the default keeps everything: no run, no log entry
+    counts = await run_retention(database, settings, f"worker:{worker_id}"[:128])
+    if any(counts.values()):
+        logger.info("retention purged %s", counts)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     database = Database(create_api_engine(settings))
     sequencer = Sequencer(database.engine)
@@ -117,12 +129,17 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         # while this loop is busy with a maintenance pass, which gets the same grace.
         draining = asyncio.create_task(_drain_when_stopped(deliverer, stop, grace))
         last_maintenance = 0.0
+        last_retention: float | None = None
         while not stop.is_set():
             deliverer.slot_freed.clear()
             try:
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                     await _within_grace_of_stop(maintain(database, sequencer), stop, grace)
                     last_maintenance = time.monotonic()
+                if last_retention is None or time.monotonic() - last_retention >= RETENTION_SECONDS:
+                    # Marked before it runs: a failing purge is tried again tomorrow, not every poll.
+                    last_retention = time.monotonic()
+                    await purge_past_retention(database, settings, worker_id)
                 await deliverer.start_due()
             except Exception as error:  # e.g. the database is down: wait and try again
                 logger.warning("worker pass failed: %s", describe_error(error))

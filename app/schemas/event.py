@@ -18,7 +18,9 @@ class EventPublic(BaseModel):
     id: uuid.UUID
     type: EventType
     occurred_at: datetime
-    record_type: str = Field(description="`concern`, `consent`, `assessment`, `team`, … or `client`.")
+    record_type: str = Field(
+        description="`concern`, `consent`, `assessment`, `team`, … or `client`; `child` for a purged child."
+    )
     record_id: str = Field(
         max_length=64,
         description="The record's id: a UUID for a child's record, the rule for `signal.raised`, the client_id "
