@@ -29,6 +29,8 @@ DOMAIN_RULES = re.compile(
             r"valid_until must be after valid_from",
             r"must be after valid_from",
             r"must be after since",  # chronology: until > since, a relation between two parameters
+            r"period_to must not be before period_from",  # a documented log review's period, in order
+            r"first \(\d+\) must not exceed second \(\d+\)",  # a consistency proof runs forward
             r"lies in the past",
             r"lies in the future",
             r"lies more than \d+ years ahead",
