@@ -2,7 +2,9 @@
 
 The run uses all of Schemathesis' checks and phases (examples, coverage, fuzzing, stateful —
 following the spec's OpenAPI links from create to read) with the settings and their reasons in
-tests/contract/schemathesis.toml. A fixed seed keeps CI reproducible; run it with another seed
+tests/contract/schemathesis.toml. Each role's run covers the operations its scopes reach (the
+others could only answer 403, which tests/security checks); one that still answers only 401/403
+fails the run. A fixed seed keeps CI reproducible; run it with another seed
 (SCHEMATHESIS_SEED) to explore further.
 """
 
