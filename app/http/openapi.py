@@ -82,7 +82,9 @@ _IF_NONE_MATCH = {
     "in": "header",
     "required": False,
     "description": "An ETag you hold: `304 Not Modified` without a body while the record still has it.",
-    "schema": {"type": "string", "maxLength": 1000},
+    # No maxLength: the server compares the value and otherwise ignores it (RFC 9110 §13.1.2), so a
+    # long one is answered 200 like any other that does not match; a limit here would promise a 4xx.
+    "schema": {"type": "string"},
 }
 
 

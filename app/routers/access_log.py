@@ -24,7 +24,7 @@ from app.http.paging import DEFAULT_LIMIT, CursorCodec, CursorParam, LimitParam,
 from app.routers.responses import guarded_router, problems
 from app.routers.strict_query import reject_unknown_query
 from app.schemas.access_log import AccessLogEntryPublic, Verification
-from app.schemas.common import Page, Timestamp
+from app.schemas.common import LINE_PATTERN, Page, Timestamp
 from app.security.caller import Caller
 from app.services.children import get_child
 
@@ -68,14 +68,17 @@ async def read_access_log(
     cursors: CursorsDep,
     sequencer: SequencerDep,
     child_id: uuid.UUID | None = None,
-    client_id: Annotated[str | None, Query(max_length=128)] = None,
-    agency_id: Annotated[str | None, Query(max_length=64)] = None,
+    # Text filters are one line without control characters: PostgreSQL cannot compare a NUL (a 500).
+    client_id: Annotated[str | None, Query(max_length=128, pattern=LINE_PATTERN)] = None,
+    agency_id: Annotated[str | None, Query(max_length=64, pattern=LINE_PATTERN)] = None,
     since: Timestamp | None = Query(default=None, description="Entries at or after this time."),
     until: Timestamp | None = Query(default=None, description="Entries before this time."),
     outcome: Outcome | None = None,
-    action: Annotated[str | None, Query(max_length=64, description="The operation, e.g. `concerns-get`.")] = None,
-    resource_type: Annotated[str | None, Query(max_length=32)] = None,
-    resource_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, pattern=LINE_PATTERN, description="The operation, e.g. `concerns-get`.")
+    ] = None,
+    resource_type: Annotated[str | None, Query(max_length=32, pattern=LINE_PATTERN)] = None,
+    resource_id: Annotated[str | None, Query(max_length=64, pattern=LINE_PATTERN)] = None,
     access_basis: AccessBasis | None = None,
     purpose_of_use: PurposeOfUse | None = None,
     limit: LimitParam = DEFAULT_LIMIT,

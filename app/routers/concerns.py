@@ -63,6 +63,7 @@ async def _respond(session: AsyncSession, caller: Caller, response: Response, co
             "Raised.",
             ("GetConcern", "concerns-get", {"concern_id": "$response.body#/id"}),
             ("ChangeStatus", "concerns-change-status", {"concern_id": "$response.body#/id"}),
+            ("Decide", "concerns-decide", {"concern_id": "$response.body#/id"}),
         )
     },
 )

@@ -120,6 +120,7 @@ def _subscription(subscription: Subscription) -> dict[str, Any]:
                 ("GetSubscription", "events-subscription", {"subscription_id": "$response.body#/id"}),
                 ("Deliveries", "events-deliveries", {"subscription_id": "$response.body#/id"}),
                 ("Unsubscribe", "events-unsubscribe", {"subscription_id": "$response.body#/id"}),
+                ("RotateSecret", "events-rotate-secret", {"subscription_id": "$response.body#/id"}),
             ),
         },
         **problems(SubscriptionLimitReached),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Response, Security
@@ -30,7 +29,7 @@ from app.http.paging import (
 from app.routers.responses import ETAG_HEADER, created, guarded_router, problems, success
 from app.routers.strict_query import reject_unknown_query
 from app.schemas.access_log import AccessLogEntryPublic
-from app.schemas.common import Page
+from app.schemas.common import CalendarDate, Page
 from app.schemas.log_review import (
     SEED_PATTERN,
     ConsistencyProofPublic,
@@ -78,7 +77,7 @@ async def review(
     context: ContextDep,
     session: SessionDep,
     settings: SettingsDep,
-    day: Annotated[date, Query(alias="date", description="The local day (SAMHANDLING_REVIEW_TIMEZONE).")],
+    day: Annotated[CalendarDate, Query(alias="date", description="The local day (SAMHANDLING_REVIEW_TIMEZONE).")],
     sample: Annotated[int, Query(ge=0, le=200, description="How many entries to sample.")] = 20,
     seed: Annotated[
         str | None, Query(pattern=SEED_PATTERN, description="The sample's seed; a new one when left out.")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_valid
 
 from app.audit.chain import format_at
 from app.schemas.access_log import AccessLogEntryPublic
+from app.schemas.common import CalendarDate, Name
 
 Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="32 bytes, lower-case hex.")]
 SEED_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -65,12 +66,13 @@ class LogReviewCreate(BaseModel):
         },
     )
 
-    period_from: date
-    period_to: date
+    period_from: CalendarDate
+    period_to: CalendarDate
     seed: str | None = Field(default=None, pattern=SEED_PATTERN)
     entries_checked: int = Field(ge=0, le=10_000_000)
     findings: list[ReviewFinding] = Field(max_length=200)
-    reviewer: str = Field(min_length=1, max_length=200)
+    # One line without control characters: a NUL cannot be stored in PostgreSQL's VARCHAR (a 500).
+    reviewer: Name
 
     @model_validator(mode="after")
     def _period_in_order(self) -> LogReviewCreate:

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.enums import ActionStatus, Area, GoalProgress, Perspective, PlanKind, PlanStatus
 from app.schemas.agency import AgencySlug
 from app.schemas.assessment import CompassArea
-from app.schemas.common import TEXT_PATTERN, Note, Reason, StrictInput, Timestamp
+from app.schemas.common import TEXT_PATTERN, CalendarDate, Note, Reason, StrictInput, Timestamp
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _iso_date(value: Any) -> Any:
-    """Only `YYYY-MM-DD`: pydantic would also take a number of seconds as a date."""
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
-        raise ValueError("must be a date as YYYY-MM-DD")
-    return value
-
-
-CalendarDate = Annotated[date, BeforeValidator(_iso_date)]
 PlanText = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=TEXT_PATTERN)]
 Views = Annotated[Note, Field(description="In their own words (≤ 4 000 characters).")]
 

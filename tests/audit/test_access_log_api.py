@@ -69,3 +69,7 @@ def test_cursor_is_bound_to_the_filters(client: TestClient, world: World) -> Non
 def test_invalid_filter_values_are_422(client: TestClient, world: World) -> None:
     for params in ({"child_id": "not-a-uuid"}, {"outcome": "maybe"}, {"since": "yesterday"}):
         assert client.get("/api/v1/access-log", params=params, headers=world.auditor()).status_code == 422
+    # A control character in a text filter (PostgreSQL cannot compare a NUL: it was a 500).
+    for name in ("client_id", "agency_id", "action", "resource_type", "resource_id"):
+        response = client.get("/api/v1/access-log", params={name: "a\x00b"}, headers=world.auditor())
+        assert response.status_code == 422, name

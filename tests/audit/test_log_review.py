@@ -157,6 +157,7 @@ def test_review_parameters_are_checked(client: TestClient, world: World) -> None
     for params in (
         {},
         {"date": "15/06/2026"},
+        {"date": "0"},  # not a number of seconds since 1970: the spec says format date
         {"date": DAY, "sample": "201"},
         {"date": DAY, "seed": "not a seed!"},
         {"date": DAY, "rule": "after_hours"},
@@ -207,6 +208,8 @@ def test_reviews_are_documented_listed_and_never_changed(client: TestClient, wor
         REVIEW | {"period_to": "2026-06-14"},
         REVIEW | {"findings": [{"rule": "gut_feeling"}]},
         REVIEW | {"reviewer": ""},
+        REVIEW | {"reviewer": "Dataskydds\x00ombudet"},  # PostgreSQL cannot store a NUL: 422, not 500
+        REVIEW | {"period_from": 0},
         REVIEW | {"entries_checked": -1},
         REVIEW | {"extra": 1},
     ):

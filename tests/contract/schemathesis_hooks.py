@@ -28,6 +28,9 @@ DOMAIN_RULES = re.compile(
             r"must name a social_services agency",
             r"valid_until must be after valid_from",
             r"must be after valid_from",
+            r"must be after since",  # chronology: until > since, a relation between two parameters
+            r"period_to must not be before period_from",  # a documented log review's period, in order
+            r"first \(\d+\) must not exceed second \(\d+\)",  # a consistency proof runs forward
             r"lies in the past",
             r"lies in the future",
             r"lies more than \d+ years ahead",
@@ -41,6 +44,9 @@ DOMAIN_RULES = re.compile(
             r"only an admin client can be a platform admin",
             r"webhook allowlist|SAMHANDLING_WEBHOOK_ALLOWLIST",  # a URL outside the allowlist setting
             r"not a valid URL|the URL has no host|credentials in the URL are not allowed",
+            # A plan review's progress names each goal once: uniqueness by goal_id, which uniqueItems
+            # (whole items) cannot state — two entries for one goal with different notes are distinct.
+            r"each goal may appear once",
             r"leaf|tree|consistency|inclusion|seq|tree_size",  # a proof for entries that do not exist
         ]
     )
