@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import delete, select
 
+from app.audit.partitions import ensure_log_partitions
 from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine, insert_ignoring_conflict
 from app.enums import EventType
@@ -40,6 +42,9 @@ from app.settings import Settings
 logger = logging.getLogger("samhandling.worker")
 
 MAINTENANCE_SECONDS = 15.0
+# Months are created three ahead (app/audit/partitions.py): once a day is plenty, and a day
+# missed (the lock not granted in time) is caught up the next.
+PARTITIONS_SECONDS = 24 * 3600.0
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 _consents = table_of(Consent)
 _withdrawals = table_of(ConsentWithdrawal)
@@ -100,6 +105,13 @@ async def maintain(database: Database, sequencer: Sequencer) -> None:
         EVENTS_PENDING.set(await pending_count(session))
 
 
+async def ensure_partitions(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        created = await connection.run_sync(lambda sync: ensure_log_partitions(sync, utcnow()))
+    if created:
+        logger.info("created log partitions %s", ", ".join(created))
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     database = Database(create_api_engine(settings))
     sequencer = Sequencer(database.engine)
@@ -108,10 +120,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     logger.info("worker %s started", worker_id)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as http:
         deliverer = Deliverer(database, settings, worker_id, http)
-        last_maintenance = 0.0
+        last_maintenance = last_partitions = -math.inf
         while not stop.is_set():
             deliverer.slot_freed.clear()
             try:
+                if time.monotonic() - last_partitions >= PARTITIONS_SECONDS:
+                    # Should this pass fail, the next try comes with the maintenance, not at once.
+                    last_partitions = time.monotonic() - PARTITIONS_SECONDS + MAINTENANCE_SECONDS
+                    await ensure_partitions(database)
+                    last_partitions = time.monotonic()
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                     await maintain(database, sequencer)
                     last_maintenance = time.monotonic()
