@@ -3,6 +3,7 @@ DEFAULT for the rest, verification across them, and the append-only guard on eac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -23,9 +24,10 @@ from app.audit.partitions import (
     partition_name,
 )
 from app.audit.verify import run_verification
-from app.db import create_sync_engine
+from app.db import Database, create_api_engine, create_sync_engine
 from app.models.audit import AccessLogEntry
 from app.models.base import table_of, utcnow
+from app.ops.worker import ensure_partitions
 from app.security.keys import KeyRing
 from app.settings import Settings
 from tests.support import World
@@ -187,3 +189,37 @@ def test_sqlite_keeps_one_table(dialect: str, connection: Connection) -> None:
         pytest.skip("SQLite only")
     assert ensure_log_partitions(connection, utcnow()) == []
     assert list_log_partitions(connection) == []
+
+
+def last_month_ahead() -> str:
+    month = month_start(utcnow())
+    for _ in range(3):
+        month = next_month(month)
+    return partition_name(month)
+
+
+@pytest.mark.usefixtures("postgres")
+def test_samhandling_migrate_makes_a_missing_month(settings: Settings, world: World) -> None:
+    world.sql_write(f"DROP TABLE {last_month_ahead()}")  # an empty month ahead, as before the worker's day
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SAMHANDLING_SIGNING_KEY_FILE": str(settings.signing_key_file),
+    }
+    subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, check=True, capture_output=True, timeout=60)
+    assert world.sql("SELECT to_regclass(:name) IS NOT NULL AS found", name=last_month_ahead())[0].found
+
+
+@pytest.mark.usefixtures("postgres")
+def test_the_worker_makes_a_missing_month(settings: Settings, world: World) -> None:
+    world.sql_write(f"DROP TABLE {last_month_ahead()}")
+
+    async def run() -> None:
+        database = Database(create_api_engine(settings))
+        try:
+            await ensure_partitions(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    assert world.sql("SELECT to_regclass(:name) IS NOT NULL AS found", name=last_month_ahead())[0].found
