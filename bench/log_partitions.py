@@ -86,6 +86,15 @@ def reads(connection: Connection, repeat: int, months: int) -> dict[str, float]:
     }
 
 
+def report_without_parallel_workers(connection: Connection, repeat: int) -> float:
+    """The child report on a connection whose planner may not use parallel workers — set before
+    its first statement, as the driver keeps each statement's plan once it is prepared."""
+    connection.execute(text("SET max_parallel_workers_per_gather = 0"))
+    child = uuid.UUID(str(connection.execute(text("SELECT md5('7')::uuid")).scalar_one()))
+    report = chained_entries().where(log.c.child_id == child).order_by(chain.c.seq).limit(51)
+    return median_ms(connection, lambda: connection.execute(report).all(), repeat)
+
+
 def explain(connection: Connection, statement: Select[Any]) -> dict[str, float]:
     """The server's own planning and execution times of `statement` (warm: run once before)."""
     sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
@@ -142,6 +151,11 @@ def main() -> None:
                     seed(connection, args.entries, args.months)
                 with engine.begin() as connection:
                     results[label] = reads(connection, args.repeat, args.months)
+                with engine.connect() as fresh:
+                    results[label]["child report page, no parallel"] = report_without_parallel_workers(
+                        fresh, args.repeat
+                    )
+                with engine.begin() as connection:
                     if revision == "head":
                         results["index on at (partitioned)"] = at_index_costs(connection, args.repeat, args.months)
                     connection.rollback()
