@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.enums import AgencyKind, Role
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 OPENAPI_PATH = Path("openapi") / "openapi.json"
 
@@ -38,14 +38,28 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
     settings = get_settings()
     upgrade(settings)
+    created = _ensure_log_partitions(settings)
     signing = ensure_signing_key(settings.signing_key_file)
     secrets = ensure_secrets_key(settings.secrets_key_file)
     logging.getLogger("samhandling.cli").info(
-        "migrated; signing key %s; secrets key %s",
+        "migrated; signing key %s; secrets key %s; log partitions created: %s",
         "created" if signing else "present",
         "created" if secrets else "present",
+        ", ".join(created) or "none",
     )
     return 0
+
+
+def _ensure_log_partitions(settings: Settings) -> list[str]:
+    from app.audit.partitions import ensure_log_partitions
+    from app.db import create_sync_engine
+
+    engine = create_sync_engine(settings)
+    try:
+        with engine.begin() as connection:
+            return ensure_log_partitions(connection, datetime.now(UTC))
+    finally:
+        engine.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -274,6 +288,20 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_INTACT
 
 
+def cmd_audit_partitions(args: argparse.Namespace) -> int:
+    from app.audit.partitions import list_log_partitions
+    from app.db import create_sync_engine
+
+    engine = create_sync_engine(get_settings())
+    try:
+        with engine.connect() as connection:
+            partitions = list_log_partitions(connection, exact=not args.estimate)
+    finally:
+        engine.dispose()
+    _print_json({"partitioned": bool(partitions), "partitions": [partition.summary() for partition in partitions]})
+    return 0
+
+
 def cmd_audit_witness(args: argparse.Namespace) -> int:
     import httpx
 
@@ -410,6 +438,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--full", action="store_true", help="verify every entry from the first, not only those after the checkpoint"
     )
     verify.set_defaults(handler=cmd_audit_verify)
+    partitions = audit.add_parser(
+        "partitions", help="the log's monthly partitions (PostgreSQL) with their bounds and rows, as JSON"
+    )
+    partitions.add_argument(
+        "--estimate", action="store_true", help="rows from the planner's statistics instead of counting (large logs)"
+    )
+    partitions.set_defaults(handler=cmd_audit_partitions)
     witness = audit.add_parser(
         "witness", help="check that the log only grew since the tree head in FILE, then store the new head there"
     )

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, text
 
 from app.db import create_sync_engine
 from app.models import metadata
+from app.ops.migrations import include_in_comparison
 from app.settings import Settings
 
 # Any constant works; it only has to be the same for every process that migrates.
@@ -39,6 +40,7 @@ def _migrate(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_in_comparison,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

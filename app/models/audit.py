@@ -24,6 +24,12 @@ class AccessLogEntry(SQLModel, table=True):
     the migrations), inside their own transaction, without any shared lock. `txid` is the
     inserting transaction's id on PostgreSQL (0 on SQLite); the sequencer chains committed
     entries in (txid, id) order — see app/audit/sequencer.py.
+
+    On PostgreSQL the table is partitioned by month on `at` (revision 0027, app/audit/
+    partitions.py), and its primary key there is (id, at), as a partitioned table's key must
+    hold the partition key; `id` stays unique, drawn from one sequence. The model declares the
+    SQLite form (an auto-numbered id); alembic does not compare primary keys, and the partitions
+    are left out of the comparison (app/ops/migrations.py include_in_comparison).
     """
 
     __tablename__ = "access_log"

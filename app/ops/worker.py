@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, select
 
+from app.audit.partitions import ensure_log_partitions
 from app.audit.sequencer import Sequencer
 from app.db import Database, create_api_engine, insert_ignoring_conflict
 from app.enums import EventType
@@ -48,6 +50,9 @@ MAINTENANCE_SECONDS = 15.0
 # Retention runs once a day per worker (and at its start): records are kept for days or years,
 # so a day late is nothing, and several workers purging at once take different rows.
 RETENTION_SECONDS = 24 * 3600.0
+# Months are created three ahead (app/audit/partitions.py): once a day is plenty, and a day
+# missed (the lock not granted in time) is caught up the next.
+PARTITIONS_SECONDS = 24 * 3600.0
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 _consents = table_of(Consent)
 _withdrawals = table_of(ConsentWithdrawal)
@@ -116,6 +121,13 @@ async def purge_past_retention(database: Database, settings: Settings, worker_id
         logger.info("retention purged %s", counts)
 
 
+async def ensure_partitions(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        created = await connection.run_sync(lambda sync: ensure_log_partitions(sync, utcnow()))
+    if created:
+        logger.info("created log partitions %s", ", ".join(created))
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     database = Database(create_api_engine(settings))
     sequencer = Sequencer(database.engine)
@@ -129,10 +141,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         # while this loop is busy with a maintenance pass, which gets the same grace.
         draining = asyncio.create_task(_drain_when_stopped(deliverer, stop, grace))
         last_maintenance = 0.0
+        last_partitions = -math.inf
         last_retention: float | None = None
         while not stop.is_set():
             deliverer.slot_freed.clear()
             try:
+                if time.monotonic() - last_partitions >= PARTITIONS_SECONDS:
+                    # Should this pass fail, the next try comes with the maintenance, not at once.
+                    last_partitions = time.monotonic() - PARTITIONS_SECONDS + MAINTENANCE_SECONDS
+                    await _within_grace_of_stop(ensure_partitions(database), stop, grace)
+                    last_partitions = time.monotonic()
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                     await _within_grace_of_stop(maintain(database, sequencer), stop, grace)
                     last_maintenance = time.monotonic()
