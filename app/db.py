@@ -138,6 +138,14 @@ def _tls_connect_args(url: URL) -> dict[str, Any]:
 _PGBOUNCER_STARTUP_PARAMETERS = ("application_name",)
 
 
+def _pool_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+    }
+
+
 def _create_pgbouncer_engine(settings: Settings) -> AsyncEngine:
     """Behind pgbouncer in transaction pooling, consecutive statements outside a transaction (the
     read path's autocommit) may run on different server connections, so nothing may be prepared
@@ -148,9 +156,7 @@ def _create_pgbouncer_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         hide_parameters=HIDE_PARAMETERS,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
+        **_pool_args(settings),
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout)),
             "prepare_threshold": None,
@@ -195,9 +201,7 @@ def _create_api_engine(settings: Settings) -> AsyncEngine:
             url,
             hide_parameters=HIDE_PARAMETERS,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_pool_timeout,
+            **_pool_args(settings),
         )
         _install_sqlite_pragmas(engine.sync_engine)
         return engine
@@ -206,9 +210,7 @@ def _create_api_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         hide_parameters=HIDE_PARAMETERS,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
+        **_pool_args(settings),
         connect_args={
             "timeout": settings.db_connect_timeout,
             # The client-side guard for a server that stops answering mid-statement.

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.audit.checkpoints import sign_checkpoint
 from app.audit.verify import run_verification
 from app.cli import main
 from app.security.keys import KeyRing, SigningKey, generate_private_key_pem
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from tests.audit.test_tamper import entry_id, unguarded
 from tests.support import World
 
@@ -33,16 +31,6 @@ def checkpointed(settings: Settings, keys: KeyRing, world: World) -> int:
     world.admin()
     assert run_verification(settings, keys, checkpoint=False).valid  # chains them, signs nothing
     return checkpoint.seq
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """`samhandling` in this process, against the test's database and key."""
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("SAMHANDLING_SIGNING_KEY_FILE", str(settings.signing_key_file))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_incremental_verify_checks_only_the_entries_after_the_checkpoint(

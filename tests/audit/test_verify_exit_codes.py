@@ -3,7 +3,6 @@ traceback — and runs under its own statement timeout, not the request path's."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ from tests.support import World
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 TIMEOUTS = ("statement_timeout", "lock_timeout")
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("SAMHANDLING_SIGNING_KEY_FILE", str(settings.signing_key_file))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def could_not_check(capsys: pytest.CaptureFixture[str]) -> str:
