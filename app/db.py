@@ -133,11 +133,6 @@ def _tls_connect_args(url: URL) -> dict[str, Any]:
         return {}
 
 
-# What pgbouncer lets a client set at connect; it refuses the others (statement_timeout …) unless
-# told to ignore them, so the role carries those instead (README "pgbouncer").
-_PGBOUNCER_STARTUP_PARAMETERS = ("application_name",)
-
-
 def _pool_args(settings: Settings) -> dict[str, Any]:
     return {
         "pool_size": settings.db_pool_size,
@@ -160,7 +155,9 @@ def _create_pgbouncer_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "connect_timeout": max(1, int(settings.db_connect_timeout)),
             "prepare_threshold": None,
-            **{name: _api_server_settings(settings)[name] for name in _PGBOUNCER_STARTUP_PARAMETERS},
+            # The one session setting pgbouncer lets a client send at connect; it refuses the others
+            # (statement_timeout …) unless told to ignore them, so the role carries those (README).
+            "application_name": APPLICATION_NAME,
         },
     )
 

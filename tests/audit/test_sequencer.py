@@ -26,6 +26,16 @@ def insert_entry(connection: Connection, request_id: str) -> None:
     )
 
 
+def insert_committed(settings: Settings, request_id: str) -> None:
+    """One entry, inserted and committed by a session of the service (its own engine)."""
+    engine = create_sync_engine(settings)
+    try:
+        with engine.begin() as connection:
+            insert_entry(connection, request_id)
+    finally:
+        engine.dispose()
+
+
 def chain(settings: Settings) -> int:
     engine = create_sync_engine(settings)
     try:
@@ -81,12 +91,7 @@ def test_a_long_transaction_in_another_database_does_not_hold_the_chain_back(
         with psycopg.connect(other_url) as other:
             other.execute("CREATE TABLE busy (x int)")
             other.execute("INSERT INTO busy VALUES (1)")  # holds a transaction id, uncommitted
-            engine = create_sync_engine(settings)
-            try:
-                with engine.begin() as connection:
-                    insert_entry(connection, "ours")
-            finally:
-                engine.dispose()
+            insert_committed(settings, "ours")
             assert chain(settings) == 1
             assert chained_request_ids(settings) == ["ours"]
             other.rollback()
@@ -116,12 +121,7 @@ def test_an_operators_open_transaction_does_not_hold_the_chain_back(dialect: str
         pytest.skip("concurrent sessions are PostgreSQL's")
     with psycopg.connect(settings.database_url, application_name="psql") as operator:
         operator.execute("SELECT txid_current()")  # holds a transaction id, left open
-        engine = create_sync_engine(settings)
-        try:
-            with engine.begin() as connection:
-                insert_entry(connection, "ours")
-        finally:
-            engine.dispose()
+        insert_committed(settings, "ours")
         assert chain(settings) == 1
         assert chained_request_ids(settings) == ["ours"]
         operator.rollback()
