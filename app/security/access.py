@@ -105,13 +105,27 @@ def consent_links(
     return exists(_opening_consents(child_id, agency_id, other_agency_id, record_type, now))
 
 
-def visible_to(agency_id: AgencyRef, record_type: RecordType, records: Table, now: Moment) -> ColumnElement[bool]:
-    """The rule for a table of child records with `agency_id` and `child_id` columns."""
+def visible_to(
+    agency_id: AgencyRef,
+    record_type: RecordType,
+    records: Table,
+    now: Moment,
+    child_id: ColumnElement[object] | None = None,
+) -> ColumnElement[bool]:
+    """The rule for a table of child records with `agency_id` and `child_id` columns.
+
+    `child_id`: where the query is about one child already bound as a parameter, the consent
+    test names that parameter instead of the record's column (the same value). Under the rule's
+    OR, PostgreSQL may run the consent test once as a hashed subplan rather than per row; bound
+    to the child, that subplan reads the child's consents by index, not every active consent of
+    every child (a signals query did, 65–175 ms at 22 000 consents)."""
     reported_to = records.c.report_to_agency_id == agency_id if "report_to_agency_id" in records.c else false()
     return or_(
         records.c.agency_id == agency_id,
         reported_to,
-        consent_links(records.c.child_id, agency_id, records.c.agency_id, record_type, now),
+        consent_links(
+            records.c.child_id if child_id is None else child_id, agency_id, records.c.agency_id, record_type, now
+        ),
     )
 
 

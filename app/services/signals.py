@@ -74,8 +74,9 @@ def _usable_concerns(receiver: AgencyRef, now: Moment) -> tuple[list[Any], list[
     """The columns and conditions of the child's concerns in the window that the receiver may
     use: those it may see (`visible`), and those it may only count — the concern's agency has
     confirmed an active `signals` consent for the child naming the receiver."""
-    visible = visible_to(receiver, RecordType.concerns, _concerns, now)
-    counted = consent_links(_concerns.c.child_id, receiver, _concerns.c.agency_id, RecordType.signals, now)
+    # Bound to the child (CHILD), not to the row's column: see visible_to.
+    visible = visible_to(receiver, RecordType.concerns, _concerns, now, child_id=CHILD)
+    counted = consent_links(CHILD, receiver, _concerns.c.agency_id, RecordType.signals, now)
     columns = [
         _concerns.c.id,
         _concerns.c.agency_id,
@@ -120,7 +121,7 @@ _RECEIVER_ASSESSMENTS = (
     .select_from(
         _RECEIVERS.join(_agencies, _agencies.c.id == _receiver).join(_assessments, _assessments.c.child_id == CHILD)
     )
-    .where(visible_to(_receiver, RecordType.assessments, _assessments, NOW))
+    .where(visible_to(_receiver, RecordType.assessments, _assessments, NOW, child_id=CHILD))
 )
 
 
