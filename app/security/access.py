@@ -110,7 +110,7 @@ def visible_to(
     record_type: RecordType,
     records: Table,
     now: Moment,
-    child_id: ColumnElement[object] | None = None,
+    child_id: ColumnElement[Any] | None = None,
 ) -> ColumnElement[bool]:
     """The rule for a table of child records with `agency_id` and `child_id` columns.
 

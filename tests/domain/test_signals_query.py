@@ -10,6 +10,7 @@ subplan reads the child's consent parties by index. The queries must keep that b
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import Select
@@ -17,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 from app.services import signals
 
-QUERIES = {
+QUERIES: dict[str, Select[Any]] = {
     "receiver concerns": signals._RECEIVER_CONCERNS,
     "receiver assessments": signals._RECEIVER_ASSESSMENTS,
     "caller concerns": signals._CALLER_CONCERNS,
@@ -26,8 +27,7 @@ QUERIES = {
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_every_consent_test_is_bound_to_the_child_parameter(name: str) -> None:
-    query: Select[object] = QUERIES[name]
-    sql = str(query.compile(dialect=postgresql.dialect()))
+    sql = str(QUERIES[name].compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
     consent_tests = re.findall(r"caller_party\.child_id = (%\(child_id\)s|[\w.]+)", sql)
     assert consent_tests, "the query no longer tests consents: is this still the signals' query?"
     assert set(consent_tests) == {"%(child_id)s"}, consent_tests
