@@ -334,7 +334,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
     settings = get_settings()
 
-    async def run() -> dict[str, int]:
+    async def run() -> dict[str, object]:
         database = Database(create_api_engine(settings))
         try:
             if args.action == "plan":
@@ -452,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     witness.add_argument("--url", help="the service's base URL (default: SAMHANDLING_ISSUER)")
     witness.set_defaults(handler=cmd_audit_witness)
 
-    retention = commands.add_parser("retention", help="retention (gallring) of child records")
+    retention = commands.add_parser("retention", help="retention (gallring) of child records and of the log's months")
     retention_actions = retention.add_subparsers(dest="action", required=True)
     retention_actions.add_parser("plan", help="count what is past retention (JSON); changes nothing")
     retention_actions.add_parser("run", help="purge what is past retention; prints the counts (JSON)")

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
 MAX_TOKEN_TTL_SECONDS = 900
+# The least the access log may be kept: five years and the leap day they hold (PDL 4 kap 3 §,
+# HSLF-FS 2016:40 4 kap 9 §: access must be possible to follow up afterwards).
+LOG_RETENTION_FLOOR_DAYS = 1827
 
 
 class Settings(BaseSettings):
@@ -185,6 +188,12 @@ class Settings(BaseSettings):
     retention_plan_days: int | None = Field(default=None, ge=1, description="Plans: days after closing.")
     retention_child_days: int | None = Field(
         default=None, ge=1, description="Children with no records left: days after registration."
+    )
+    # The access log (app/audit/log_retention.py): whole months, on PostgreSQL.
+    retention_access_log_days: int | None = Field(
+        default=None,
+        ge=LOG_RETENTION_FLOOR_DAYS,
+        description="Access log: days after the end of a month before the month is dropped (at least 1827, 5 years).",
     )
     metrics_enabled: bool = True
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -68,15 +68,21 @@ def load_checkpoints(connection: Connection) -> dict[int, Checkpoint]:
 def signature_state(keys: KeyRing | None, checkpoint: Checkpoint) -> str:
     """`valid`, `invalid` (forged or altered) or `unknown-key` (a key the service never had —
     current, previous and retired keys are all known: app/security/keys.py)."""
+    expected = _payload(checkpoint.seq, checkpoint.hash, checkpoint.created_at)
+    return jws_state(keys, checkpoint.kid, checkpoint.signature, expected)
+
+
+def jws_state(keys: KeyRing | None, kid: str, signature: str, expected: bytes) -> str:
+    """Whether `signature` is one of the service's keys' compact JWS over exactly `expected`:
+    `valid`, `invalid` or `unknown-key` (as for a checkpoint)."""
     if keys is None:
         return "unknown-key"
-    known = keys.verifier_for(checkpoint.kid)
+    known = keys.verifier_for(kid)
     if known is None:
         return "unknown-key"
     verifier, algorithm = known
     try:
-        payload = jws.verify(checkpoint.signature, verifier, algorithms=[algorithm])
+        payload = jws.verify(signature, verifier, algorithms=[algorithm])
     except JOSEError:
         return "invalid"
-    expected = _payload(checkpoint.seq, checkpoint.hash, checkpoint.created_at)
     return "valid" if payload == expected else "invalid"

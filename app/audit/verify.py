@@ -33,6 +33,7 @@ from app.audit.checkpoints import (
     signature_state,
     store_checkpoint,
 )
+from app.audit.log_retention import Retirement, load_retirements, retirement_state
 from app.audit.merkle import EMPTY_ROOT
 from app.audit.sequencer import BATCH_ENTRIES, chain_pending
 from app.audit.tree_heads import SignedTreeHead, TreeHead, load_tree_heads, sign_tree_head, store_tree_head
@@ -66,6 +67,9 @@ class VerificationResult:
     tree_head: SignedTreeHead | None = None
     from_seq: int = 0  # the walk checked the entries after this one (0: all, from the genesis)
     incremental: bool = False  # asked to start from a checkpoint (from_seq 0 when none held)
+    # Links walked whose entries a signed retirement says retention dropped (log_retention.py):
+    # their links and tree were checked, their content is gone.
+    retired_entries: int = 0
 
     def summary(self) -> dict[str, Any]:
         summary = asdict(self)
@@ -104,6 +108,12 @@ def verify_chain(connection: Connection, keys: KeyRing | None, *, incremental: b
 
     if not isinstance(start, Start):
         return broken(*start)
+    retirements = load_retirements(connection)
+    retirement_problem = _retirement_problem(keys, retirements, checkpoints)
+    if retirement_problem:
+        return broken(*retirement_problem)
+    dropped_spans = [(r.first_seq, r.last_seq, frozenset(r.kept_seqs)) for r in retirements]
+    retired = 0
     if start.tree_head is not None:  # the checkpoint itself held (verify_start.py); now the tree at it
         tree_problem = tree.check_start_head(start.tree_head)
         if tree_problem:
@@ -114,11 +124,13 @@ def verify_chain(connection: Connection, keys: KeyRing | None, *, incremental: b
         seq = row[0]
         if seq != last_seq + 1:
             return broken(last_seq + 1, f"entry {last_seq + 1} of the chain is missing")
-        if not row[18]:
-            return broken(seq, "the entry this link names is missing")
         if row[16] != last_hash:
             return broken(seq, "prev_hash does not match the previous entry's hash")
-        if values_hash(with_extensions(row[:17], row[19:])) != row[17]:
+        if not row[18]:
+            if not any(first <= seq <= last and seq not in kept for first, last, kept in dropped_spans):
+                return broken(seq, "the entry this link names is missing")
+            retired += 1  # dropped by retention: the link and the tree are all there is to check
+        elif values_hash(with_extensions(row[:17], row[19:])) != row[17]:
             return broken(seq, "the entry's content does not match its hash")
         last_seq, last_hash = seq, row[17]
         tree_problem = tree.add(seq, last_hash)
@@ -137,8 +149,8 @@ def verify_chain(connection: Connection, keys: KeyRing | None, *, incremental: b
     if begin.seq:
         within.append(tuple_(_log.c.txid, _log.c.id) > tuple_(begin.txid, begin.entry_id))
     inside = connection.execute(select(func.count()).where(*within)).scalar_one()
-    if inside != last_seq - begin.seq:
-        extra = inside - (last_seq - begin.seq)
+    if inside != last_seq - begin.seq - retired:
+        extra = inside - (last_seq - begin.seq - retired)
         return broken(last_seq, f"{extra} entries lie within the chained range but not in the chain")
     beyond = [seq for seq in checkpoints if seq > last_seq]
     if beyond:
@@ -159,7 +171,27 @@ def verify_chain(connection: Connection, keys: KeyRing | None, *, incremental: b
         tree_heads_verified=tree.heads_verified,
         from_seq=begin.seq,
         incremental=incremental,
+        retired_entries=retired,
     )
+
+
+def _retirement_problem(
+    keys: KeyRing | None, retirements: list[Retirement], checkpoints: dict[int, Checkpoint]
+) -> Problem | None:
+    """A retirement excuses missing entries only if the service signed it and the checkpoint it
+    names exists: a row added by hand to cover deleted entries is tampering."""
+    for retirement in retirements:
+        state = retirement_state(keys, retirement)
+        if state != "valid":
+            unknown = f"signed by a key the service does not know ({retirement.kid[:64]})"
+            what = "forged" if state == "invalid" else unknown
+            return retirement.first_seq, f"the record of the retired month {retirement.partition[:64]} is {what}"
+        if retirement.entries and retirement.checkpoint_seq not in checkpoints:
+            return retirement.first_seq, (
+                f"the retired month {retirement.partition[:64]} names checkpoint {retirement.checkpoint_seq}, "
+                "which does not exist"
+            )
+    return None
 
 
 def _find_start(

@@ -166,3 +166,28 @@ class AccessLogReview(SQLModel, table=True):
     client_id: str = Field(sa_column=Column(String(128), nullable=False))
     agency_id: str = Field(sa_column=Column(String(64), nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class AccessLogRetirement(SQLModel, table=True):
+    """A month of the log dropped by retention (migration 0028, app/audit/log_retention.py).
+
+    The entries at chain positions `first_seq` … `last_seq` are gone, except those at
+    `kept_seqs` (entries of a neighbouring month that committed in between); their links stay.
+    `checkpoint_seq`: the signed checkpoint, later than all of them, that a verification starts
+    from. Signed (a compact JWS over every other column), so a row added by hand to excuse
+    deleted entries is found. Append-only.
+    """
+
+    __tablename__ = "access_log_retirements"
+
+    partition: str = Field(sa_column=Column(String(64), primary_key=True, autoincrement=False))
+    month_from: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    month_to: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    first_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entries: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kept_seqs: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    checkpoint_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    retired_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    kid: str = Field(sa_column=Column(String(64), nullable=False))
+    signature: str = Field(sa_column=Column(String(4000), nullable=False))

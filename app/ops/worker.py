@@ -36,7 +36,7 @@ from app.models.consent import Consent, ConsentWithdrawal
 from app.models.event import ConsentExpiration
 from app.models.idempotency import IdempotencyRecord
 from app.observability import EVENTS_PENDING, describe_error
-from app.ops.retention import retention_configured, run_retention
+from app.ops.retention import LOG_KEY, retention_configured, run_retention
 from app.security.login_throttle import forget_old_attempts
 from app.services.consents import publish_consent_event
 from app.services.decisions import publish_overdue_decisions
@@ -116,9 +116,13 @@ async def maintain(database: Database, sequencer: Sequencer) -> None:
 async def purge_past_retention(database: Database, settings: Settings, worker_id: str) -> None:
     if not retention_configured(settings):
         return  # the default keeps everything: no run, no log entry
-    counts = await run_retention(database, settings, f"worker:{worker_id}"[:128])
-    if any(counts.values()):
-        logger.info("retention purged %s", counts)
+    outcome = await run_retention(database, settings, f"worker:{worker_id}"[:128])
+    purged = {kind: count for kind, count in outcome.items() if isinstance(count, int) and count}
+    if purged:
+        logger.info("retention purged %s", purged)
+    log = outcome.get(LOG_KEY)
+    if isinstance(log, dict) and log.get("dropped"):
+        logger.info("retention dropped the log's months %s", [month["partition"] for month in log["dropped"]])
 
 
 async def ensure_partitions(database: Database) -> None:
