@@ -12,9 +12,17 @@ real path): a tenth of them about one hot child, the rest spread over ordinary c
 2. `run_verification` in full (which signs a checkpoint), then a "day" of D more entries, then
    incremental as `samhandling audit verify` runs it: entries checked and seconds.
 
+3. The log review of one day (app/audit/review.py `review_day`, as the endpoint runs it: every
+   entry of the day keyed for the sample, and the three rules), and the bytes per entry on disk
+   (the log's partitions, the chain and the Merkle tree's nodes, indexes included).
+
+The seeded entries are one a second up to now, in their months' partitions (made ahead here as
+`samhandling migrate` and the worker would have made them over those months).
+
 Usage:
 
   .venv/bin/python bench/child_report.py [--entries 1000000] [--day 20000] [--reads 7] [--plans]
+                                         [--no-before]   (skip the by-seq comparison: minutes at 10⁷)
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +44,11 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from app.audit import reports  # noqa: E402
+from app.audit.partitions import MONTHS_AHEAD, ensure_log_partitions, month_start  # noqa: E402
 from app.audit.queries import chain, chained_entries, log  # noqa: E402
+from app.audit.review import ReviewRules, review_day  # noqa: E402
 from app.audit.verify import run_verification  # noqa: E402
-from app.db import create_api_engine  # noqa: E402
+from app.db import create_api_engine, create_sync_engine  # noqa: E402
 from app.security.keys import KeyRing, ensure_signing_key  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.merkle import scratch_database  # noqa: E402
@@ -48,6 +59,49 @@ INDEX = "ix_access_log_child_id_txid_id"
 # (access_log_p2026_12_child_id_txid_id_idx); the plan names those.
 INDEX_COPY = "_child_id_txid_id_idx"
 PAGE = 50
+
+
+def partitions_for(settings: Settings, seconds: int) -> list[str]:
+    """The monthly partitions for entries one a second over the last `seconds` (and ahead)."""
+    now = datetime.now(UTC)
+    first = month_start(now - timedelta(seconds=seconds))
+    months = (now.year - first.year) * 12 + now.month - first.month + MONTHS_AHEAD
+    engine = create_sync_engine(settings)
+    try:
+        with engine.begin() as connection:
+            return ensure_log_partitions(connection, first, months_ahead=months)
+    finally:
+        engine.dispose()
+
+
+def bytes_per_entry(url: str) -> tuple[int, float]:
+    """Entries, and bytes on disk per entry: the log (every partition), chain and tree, with indexes."""
+    with psycopg.connect(url) as connection:
+        (entries,) = connection.execute("SELECT count(*) FROM access_log").fetchone() or (0,)
+        (size,) = connection.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' AND "
+            "(c.relname LIKE 'access_log_p%' OR c.relname IN "
+            "('access_log_default', 'access_log', 'access_log_chain', 'access_log_tree_nodes'))"
+        ).fetchone() or (0,)
+    return int(entries), int(size or 0) / max(int(entries), 1)
+
+
+async def review_figures(settings: Settings, reads: int) -> None:
+    """A log review of yesterday (a full day of entries, one a second), as the endpoint runs it."""
+    rules = ReviewRules.from_settings(settings)
+    yesterday = (datetime.now(rules.timezone) - timedelta(days=1)).date()
+    engine = create_api_engine(settings)
+    times, day_entries = [], 0
+    try:
+        for attempt in range(reads):
+            async with AsyncSession(engine) as session:
+                started = time.perf_counter()
+                review = await review_day(session, rules, yesterday, f"bench-{attempt}", 25)
+                times.append((time.perf_counter() - started) * 1000)
+                day_entries = review.day_entries
+    finally:
+        await engine.dispose()
+    print(f"\nlog review of one day ({day_entries} entries, sample 25): {statistics.median(times):.0f} ms median")
 
 
 def seed(url: str, entries: int, hot: uuid.UUID, ordinary: list[uuid.UUID]) -> float:
@@ -133,7 +187,9 @@ async def report_figures(url: str, settings: Settings, hot: uuid.UUID, typical: 
     print("|---|---|---|---|")
     plans = []
     for name, child, after in cases:
-        old_ms, _ = await reads.median_ms("old", child, after, args.reads)
+        old_ms = float("nan")
+        if not args.no_before:
+            old_ms, _ = await reads.median_ms("old", child, after, args.reads)
         new_ms, rows = await reads.median_ms("new", child, after, args.reads)
         plan = await reads.plan()
         plans.append((name, plan))
@@ -165,6 +221,7 @@ def main() -> None:
     parser.add_argument("--day", type=int, default=20_000)
     parser.add_argument("--reads", type=int, default=7)
     parser.add_argument("--plans", action="store_true", help="print the EXPLAIN ANALYZE plans")
+    parser.add_argument("--no-before", action="store_true", help="skip the page ordered by seq (the query before 0023)")
     args = parser.parse_args()
     hot, ordinary = uuid.uuid4(), [uuid.uuid4() for _ in range(2000)]
     with scratch_database("postgresql") as url:
@@ -172,10 +229,17 @@ def main() -> None:
         ensure_signing_key(key_file)
         try:
             settings = Settings(database_url=url, signing_key_file=key_file)
-            seconds = seed(url, args.entries, hot, ordinary)
             total = args.entries + 2 * (args.entries // 10)
-            print(f"seeded {total} chained entries in {seconds:.0f} s; the hot child has {args.entries // 100}\n")
+            created = partitions_for(settings, total + args.day)
+            seconds = seed(url, args.entries, hot, ordinary)
+            print(
+                f"seeded {total} chained entries in {seconds:.0f} s into {len(created)} monthly partitions; "
+                f"the hot child has {args.entries // 100}\n"
+            )
             asyncio.run(report_figures(url, settings, hot, ordinary[100], args))
+            asyncio.run(review_figures(settings, min(args.reads, 3)))
+            entries, size = bytes_per_entry(url)
+            print(f"\non disk: {size:.0f} bytes per entry ({entries} entries; log, chain and tree, with indexes)")
             verify_figures(url, settings, KeyRing.load(key_file), args.day, ordinary)
         finally:
             key_file.unlink(missing_ok=True)
