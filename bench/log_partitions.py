@@ -41,8 +41,8 @@ SELECT i, :start + (i * :span / :entries) * interval '1 second', 'r' || i, 'clie
   FROM generate_series(1, :entries) AS i
 """
 LINK = """
-INSERT INTO access_log_chain (seq, entry_id, prev_hash, hash)
-SELECT row_number() OVER (ORDER BY txid, id), id, repeat('0', 64), repeat('0', 64) FROM access_log
+INSERT INTO access_log_chain (seq, entry_id, prev_hash, hash, at)
+SELECT row_number() OVER (ORDER BY txid, id), id, repeat('0', 64), repeat('0', 64), at FROM access_log
 """
 
 

@@ -86,7 +86,9 @@ def build_tree(url: str, leaves: int) -> tuple[list[bytes], float]:
     head = "UPDATE access_log_head SET seq = {0}, hash = '{1}', last_entry_id = {0}, tree_size = {0}"
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
-            connection.executemany("INSERT INTO access_log_chain VALUES (?, ?, ?, ?)", links)
+            connection.executemany(
+                "INSERT INTO access_log_chain (seq, entry_id, prev_hash, hash) VALUES (?, ?, ?, ?)", links
+            )
             connection.executemany("INSERT INTO access_log_tree_nodes VALUES (?, ?, ?)", nodes)
             connection.execute(head.format(leaves, hashes[-1]))
     else:

@@ -88,7 +88,9 @@ async def measure(settings: Settings) -> tuple[float, float, int]:
     finally:
         await database.dispose()
     assert planned == purged, (planned, purged)
-    return plan_seconds, run_seconds, purged["concern"]
+    purged_concerns = purged["concern"]
+    assert isinstance(purged_concerns, int)
+    return plan_seconds, run_seconds, purged_concerns
 
 
 def run_dialect(dialect: str, records: int, key_dir: Path) -> None:

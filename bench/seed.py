@@ -202,7 +202,7 @@ def seed_log(dsn: str, entries: int, children: list[uuid.UUID]) -> float:
                      "practitioner", "concerns-get", "concern", None, entry["child_id"], "GET", entry["route"],
                      200, "allowed")
                 )  # fmt: skip
-                chain_rows.append((seq, entry_id, prev_hash, digest))
+                chain_rows.append((seq, entry_id, prev_hash, digest, entry["at"]))
                 prev_hash = digest
             _copy(
                 connection,
@@ -211,7 +211,7 @@ def seed_log(dsn: str, entries: int, children: list[uuid.UUID]) -> float:
                  "resource_id", "child_id", "method", "route", "status_code", "outcome"],
                 log_rows,
             )  # fmt: skip
-            _copy(connection, "access_log_chain", ["seq", "entry_id", "prev_hash", "hash"], chain_rows)
+            _copy(connection, "access_log_chain", ["seq", "entry_id", "prev_hash", "hash", "at"], chain_rows)
         connection.execute(
             "UPDATE access_log_head SET seq = %s, hash = %s, last_entry_id = %s WHERE id = 1",
             (seq, prev_hash, first_id + entries - 1),

@@ -38,6 +38,7 @@ from app.audit.partitions import (
     is_partitioned,
     list_log_partitions,
 )
+from app.audit.queries import CHAIN_TO_LOG_SQL
 from app.audit.tree_heads import load_tree_heads
 from app.audit.verify_start import candidates
 from app.models.audit import AccessLogRetirement, ChainHead
@@ -252,7 +253,7 @@ def retire_month(connection: Connection, keys: KeyRing, partition: str, days: in
 
 def _entry_exists(connection: Connection, seq: int) -> bool:
     found = connection.execute(
-        text("SELECT 1 FROM access_log_chain c JOIN access_log e ON e.id = c.entry_id WHERE c.seq = :seq"),
+        text(f"SELECT 1 FROM access_log_chain c JOIN access_log e ON {CHAIN_TO_LOG_SQL} WHERE c.seq = :seq"),
         {"seq": seq},
     )
     return found.first() is not None

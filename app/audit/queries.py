@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 
 from app.audit.chain import EXTENSION_FIELDS, HASHED_FIELDS
 from app.models.audit import AccessLogChainLink, AccessLogEntry
@@ -17,8 +17,14 @@ chain = table_of(AccessLogChainLink)
 PUBLIC_COLUMNS = tuple(name for name in HASHED_FIELDS if name not in ("seq", "prev_hash")) + EXTENSION_FIELDS
 
 
+# The link names its entry by id, and by time: the log is partitioned by month on `at`, so the
+# time lets PostgreSQL read the one partition that can hold the entry (migration 0029).
+CHAIN_TO_LOG: ColumnElement[bool] = and_(log.c.id == chain.c.entry_id, log.c.at == chain.c.at)
+CHAIN_TO_LOG_SQL = "e.id = c.entry_id AND e.at = c.at"
+
+
 def chained_entries() -> Select[Any]:
     """Entries that have their place in the chain, with seq, prev_hash and hash."""
     return select(chain.c.seq, *(log.c[name] for name in PUBLIC_COLUMNS), chain.c.prev_hash, chain.c.hash).select_from(
-        chain.join(log, log.c.id == chain.c.entry_id)
+        chain.join(log, CHAIN_TO_LOG)
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.extract import build_extract
 from app.audit.log_filters import LogFilters
-from app.audit.queries import chain, chained_entries, log
+from app.audit.queries import CHAIN_TO_LOG, chain, chained_entries, log
 from app.security.keys import KeyRing
 
 
@@ -61,9 +61,7 @@ async def _commit_place(session: AsyncSession, seq: int) -> tuple[ColumnElement[
     entry be gone (a damaged log, which verification reports), None: page by `seq`, slower."""
     place = (
         await session.execute(
-            select(log.c.txid, log.c.id)
-            .select_from(chain.join(log, log.c.id == chain.c.entry_id))
-            .where(chain.c.seq == seq)
+            select(log.c.txid, log.c.id).select_from(chain.join(log, CHAIN_TO_LOG)).where(chain.c.seq == seq)
         )
     ).first()
     return None if place is None else (literal(place.txid, log.c.txid.type), literal(place.id, log.c.id.type))

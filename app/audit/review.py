@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.queries import chain, chained_entries, log
+from app.audit.queries import CHAIN_TO_LOG, chain, chained_entries, log
 from app.settings import Settings
 
 FINDING_ENTRIES = 100
@@ -101,7 +101,7 @@ async def review_day(session: AsyncSession, rules: ReviewRules, day: date, seed:
 
 
 def _joined() -> Any:
-    return chain.join(log, log.c.id == chain.c.entry_id)
+    return chain.join(log, CHAIN_TO_LOG)
 
 
 async def _entries(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[dict[str, Any]]:

@@ -159,7 +159,7 @@ def chain_pending(connection: Connection, *, wait: bool = False, limit: int = BA
     for row in rows:
         seq += 1
         digest = entry_hash({**row, "seq": seq, "prev_hash": prev_hash})
-        links.append({"seq": seq, "entry_id": row["id"], "prev_hash": prev_hash, "hash": digest})
+        links.append({"seq": seq, "entry_id": row["id"], "prev_hash": prev_hash, "hash": digest, "at": row["at"]})
         prev_hash = digest
     if links:
         connection.execute(insert(_chain), links)

@@ -35,6 +35,7 @@ from app.audit.checkpoints import (
 )
 from app.audit.log_retention import Retirement, load_retirements, retirement_state
 from app.audit.merkle import EMPTY_ROOT
+from app.audit.queries import CHAIN_TO_LOG_SQL
 from app.audit.sequencer import BATCH_ENTRIES, chain_pending
 from app.audit.tree_heads import SignedTreeHead, TreeHead, load_tree_heads, sign_tree_head, store_tree_head
 from app.audit.tree_verify import Problem, TreeCheck
@@ -128,7 +129,7 @@ def verify_chain(connection: Connection, keys: KeyRing | None, *, incremental: b
             return broken(seq, "prev_hash does not match the previous entry's hash")
         if not row[18]:
             if not any(first <= seq <= last and seq not in kept for first, last, kept in dropped_spans):
-                return broken(seq, "the entry this link names is missing")
+                return broken(seq, _missing_entry(connection, seq, row[17]))
             retired += 1  # dropped by retention: the link and the tree are all there is to check
         elif values_hash(with_extensions(row[:17], row[19:])) != row[17]:
             return broken(seq, "the entry's content does not match its hash")
@@ -173,6 +174,17 @@ def verify_chain(connection: Connection, keys: KeyRing | None, *, incremental: b
         incremental=incremental,
         retired_entries=retired,
     )
+
+
+def _missing_entry(connection: Connection, seq: int, link_hash: str) -> str:
+    """Why the link at `seq` found no entry by id and time: none by id either, or one whose content
+    (its time included) no longer hashes to the link, or a link whose copied time is not its entry's."""
+    by_id = list(_canonical_rows(connection, f"c.seq = {int(seq)}", join="e.id = c.entry_id"))
+    if not by_id or not by_id[0][18]:
+        return "the entry this link names is missing"
+    if values_hash(with_extensions(by_id[0][:17], by_id[0][19:])) != link_hash:
+        return "the entry's content does not match its hash"
+    return "the link's time is not its entry's"
 
 
 def _retirement_problem(
@@ -232,28 +244,31 @@ _CANONICAL_COLUMNS = {
 _EXTENSION_COLUMNS = ", ".join(f"e.{name}" for name in EXTENSION_FIELDS)
 
 
-def _canonical_links_sql(dialect: str, where: str) -> str:
+def _canonical_links_sql(dialect: str, where: str, join: str = CHAIN_TO_LOG_SQL) -> str:
     at, child_id = _CANONICAL_COLUMNS[dialect]
     return (
         f"SELECT c.seq, {at}, e.request_id, e.client_id, e.agency_id, e.role, e.action, e.resource_type, "
         f"e.resource_id, {child_id}, e.method, e.route, e.status_code, e.outcome, e.jti, e.purpose_of_use, "
         f"c.prev_hash, c.hash, e.id IS NOT NULL, {_EXTENSION_COLUMNS} "
-        f"FROM access_log_chain c LEFT JOIN access_log e ON e.id = c.entry_id WHERE {where} ORDER BY c.seq"
+        f"FROM access_log_chain c LEFT JOIN access_log e ON {join} WHERE {where} ORDER BY c.seq"
     )
 
 
-def _canonical_rows(connection: Connection, where: str) -> Iterator[tuple[Any, ...]]:
+def _canonical_rows(connection: Connection, where: str, join: str = CHAIN_TO_LOG_SQL) -> Iterator[tuple[Any, ...]]:
     """Stream the links with the driver's own cursor (a server-side one on PostgreSQL).
 
-    `where` is a condition on the link `c` built from integers only, never from input."""
+    `where` is a condition on the link `c` built from integers only, never from input; `join`
+    finds the entry by id and time (one partition per link), or by id alone (every partition)."""
     dialect = connection.dialect.name
     raw = connection.connection.driver_connection
     assert raw is not None
-    cursor = raw.cursor(name="samhandling_verify") if dialect == "postgresql" else raw.cursor()
+    # A walk may look one link up by id while its own cursor is open: each query its own name.
+    name = "samhandling_verify" if join == CHAIN_TO_LOG_SQL else "samhandling_verify_by_id"
+    cursor = raw.cursor(name=name) if dialect == "postgresql" else raw.cursor()
     try:
         if dialect == "postgresql":
             cursor.itersize = BATCH_ROWS
-        cursor.execute(_canonical_links_sql(dialect, where))
+        cursor.execute(_canonical_links_sql(dialect, where, join))
         while batch := cursor.fetchmany(BATCH_ROWS):
             yield from batch
     finally:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select
 from app.audit.chain import values_hash, with_extensions
 from app.audit.checkpoints import Checkpoint, signature_state
 from app.audit.merkle import TreeBuilder
-from app.audit.queries import chain, log
+from app.audit.queries import CHAIN_TO_LOG, chain, log
 from app.audit.tree_heads import SignedTreeHead
 from app.audit.tree_store import TreeIncomplete, load_edge
 from app.audit.tree_verify import Problem
@@ -82,9 +82,7 @@ def start_at(
     if values_hash(with_extensions(row[:17], row[19:])) != row[17]:
         return seq, "the entry's content does not match its hash"
     place = connection.execute(
-        select(log.c.txid, log.c.id)
-        .select_from(chain.join(log, log.c.id == chain.c.entry_id))
-        .where(chain.c.seq == seq)
+        select(log.c.txid, log.c.id).select_from(chain.join(log, CHAIN_TO_LOG)).where(chain.c.seq == seq)
     ).one()
     try:
         tree = load_edge(connection, seq)

@@ -79,6 +79,10 @@ class AccessLogChainLink(SQLModel, table=True):
     entry_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
+    # The entry's `at`, copied when it is chained (not hashed: the entry's own is). Joins from
+    # the chain to the partitioned log name it, so PostgreSQL reads one month's partition per
+    # link, not all of them (migration 0029, app/audit/queries.py `chain_to_log`).
+    at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class ChainHead(SQLModel, table=True):

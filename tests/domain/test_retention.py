@@ -41,8 +41,8 @@ def later(days: float) -> datetime:
     return utcnow() + timedelta(days=days)
 
 
-def plan_counts(settings: Settings, now: datetime) -> dict[str, int]:
-    async def count() -> dict[str, int]:
+def plan_counts(settings: Settings, now: datetime) -> dict[str, object]:
+    async def count() -> dict[str, object]:
         database = Database(create_api_engine(settings))
         try:
             return await plan_retention(database, settings, now)
@@ -52,8 +52,8 @@ def plan_counts(settings: Settings, now: datetime) -> dict[str, int]:
     return asyncio.run(count())
 
 
-def purge(settings: Settings, now: datetime, batch_size: int = 100) -> dict[str, int]:
-    async def run() -> dict[str, int]:
+def purge(settings: Settings, now: datetime, batch_size: int = 100) -> dict[str, object]:
+    async def run() -> dict[str, object]:
         database = Database(create_api_engine(settings))
         try:
             return await run_retention(database, settings, "test:retention", now, batch_size=batch_size)
