@@ -84,10 +84,6 @@ class Retirement:
             option=orjson.OPT_SORT_KEYS,
         )
 
-    def dropped(self, seq: int) -> bool:
-        """Whether the entry at chain position `seq` went with this month."""
-        return self.first_seq <= seq <= self.last_seq and seq not in self.kept_seqs
-
     def summary(self) -> dict[str, Any]:
         return {
             "partition": self.partition,
