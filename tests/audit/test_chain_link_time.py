@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from app.audit.queries import chained_entries
-from app.db import create_sync_engine
+from app.audit.sequencer import chain_pending
+from app.db import sync_connection
 from app.security.keys import KeyRing
 from app.settings import Settings
 from tests.audit.test_tamper import chained, entry_id, keys, unguarded, verify
@@ -43,14 +44,8 @@ def test_a_links_wrong_time_is_found(settings: Settings, keys: KeyRing, world: W
 
 def test_links_chained_by_the_sequencer_after_migration_have_a_time(settings: Settings, world: World) -> None:
     world.agency("school", "after")
-    engine = create_sync_engine(settings)
-    try:
-        from app.audit.sequencer import chain_pending
-
-        with engine.begin() as connection:
+    with sync_connection(settings) as connection:
+        with connection.begin():
             chain_pending(connection, wait=True)
-        with engine.connect() as connection:
-            missing = connection.execute(text("SELECT count(*) FROM access_log_chain WHERE at IS NULL")).scalar_one()
-    finally:
-        engine.dispose()
+        missing = connection.execute(text("SELECT count(*) FROM access_log_chain WHERE at IS NULL")).scalar_one()
     assert missing == 0

@@ -17,7 +17,7 @@ from app.audit.log_retention import MonthDecision, past_retention, retire_month
 from app.audit.partitions import DEFAULT_PARTITION, ensure_log_partitions
 from app.audit.verify import run_verification
 from app.cli import main
-from app.db import Database, create_api_engine, create_sync_engine
+from app.db import Database, create_api_engine, sync_connection
 from app.models.audit import AccessLogEntry
 from app.models.base import table_of, utcnow
 from app.ops.retention import run_retention
@@ -43,44 +43,32 @@ def keys(settings: Settings) -> KeyRing:
 
 @pytest.fixture
 def engine_connection(settings: Settings) -> Iterator[Connection]:
-    engine = create_sync_engine(settings)
-    try:
-        with engine.connect() as connection:
-            yield connection
-    finally:
-        engine.dispose()
+    with sync_connection(settings) as connection:
+        yield connection
 
 
 def add_entries(settings: Settings, at: datetime, count: int, prefix: str) -> None:
-    """Entries as app/audit/journal.py writes them, at a chosen time, each committed."""
-    engine = create_sync_engine(settings)
-    try:
-        with engine.begin() as connection:
-            for index in range(count):
-                connection.execute(
-                    insert(table_of(AccessLogEntry)).values(
-                        at=at.replace(minute=index % 60),
-                        request_id=f"{prefix}-{index}",
-                        action="test",
-                        method="GET",
-                        status_code=200,
-                        outcome="allowed",
-                    )
+    """Entries as app/audit/journal.py writes them, at a chosen time, committed together."""
+    with sync_connection(settings) as connection, connection.begin():
+        for index in range(count):
+            connection.execute(
+                insert(table_of(AccessLogEntry)).values(
+                    at=at.replace(minute=index % 60),
+                    request_id=f"{prefix}-{index}",
+                    action="test",
+                    method="GET",
+                    status_code=200,
+                    outcome="allowed",
                 )
-    finally:
-        engine.dispose()
+            )
 
 
 @pytest.fixture
 def old_log(settings: Settings, world: World) -> None:
     """Two months of 2019 (past five years), chained but with no checkpoint yet, then today's
     entries after them."""
-    engine = create_sync_engine(settings)
-    try:
-        with engine.begin() as connection:
-            ensure_log_partitions(connection, datetime(2019, 1, 10, tzinfo=UTC), months_ahead=1)
-    finally:
-        engine.dispose()
+    with sync_connection(settings) as connection, connection.begin():
+        ensure_log_partitions(connection, datetime(2019, 1, 10, tzinfo=UTC), months_ahead=1)
     add_entries(settings, datetime(2019, 1, 10, 9, 0, tzinfo=UTC), 5, "january")
     add_entries(settings, datetime(2019, 2, 10, 9, 0, tzinfo=UTC), 4, "february")
     world.agency("school", "today")
@@ -93,12 +81,8 @@ def decisions(connection: Connection, keys: KeyRing) -> dict[str, MonthDecision]
 
 
 def retire(settings: Settings, keys: KeyRing, partition: str) -> bool:
-    engine = create_sync_engine(settings)
-    try:
-        with engine.begin() as connection:
-            return retire_month(connection, keys, partition, FIVE_YEARS, utcnow()) is not None
-    finally:
-        engine.dispose()
+    with sync_connection(settings) as connection, connection.begin():
+        return retire_month(connection, keys, partition, FIVE_YEARS, utcnow()) is not None
 
 
 def full_verify_finds(settings: Settings, keys: KeyRing) -> str | None:
