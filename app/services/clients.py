@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,12 +21,15 @@ from app.security.scopes import scopes_for
 from app.security.secrets import hash_secret, new_client_id, new_client_secret, verify_secret
 from app.services.subscriptions import disable_subscriptions_of
 
-# argon2 is memory-hard by design (19 MiB a hash). It runs on a few dedicated threads — as many
-# as there are cores — so a burst of token requests queues instead of multiplying memory and
-# thrashing the CPUs, and so the allocator keeps those megabytes in a few arenas, not in one per
-# thread of the general pool (measured: 400 MB more per worker after a burst, without this).
+# argon2 is memory-hard by design (19 MiB a hash). It runs on one dedicated thread per process,
+# so a burst of token requests queues instead of multiplying memory and thrashing the CPUs, and
+# so the allocator keeps those megabytes in one arena, not in one per thread of the general pool
+# (measured: 400 MB more per worker after a burst, without it). One, not one per core: the
+# service runs a worker per core, so the workers' threads together already hash on every core,
+# and each thread more adds its 19 MiB to every worker's peak (issue 23: a burst took a worker
+# from 109 to 153 MB with two threads, to 136 MB with one, at the same rate of tokens issued).
 T = TypeVar("T")
-_HASHING = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2")
+_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
 
 
 async def _in_hashing_thread(function: Callable[..., T], *arguments: Any) -> T:
