@@ -277,6 +277,24 @@ def test_the_builder_completes_every_aligned_subtree_once() -> None:
     assert builder.root() == ref_mth(leaves)
 
 
+@pytest.mark.parametrize("min_level", [None, 0, 1, 4])
+def test_extending_in_batches_builds_what_appending_leaf_by_leaf_builds(min_level: int | None) -> None:
+    # `extend` hashes a level at a time; `append` is the leaf-by-leaf definition it must match:
+    # the same root, edge and completed subtrees, from any starting size, for any batch length.
+    rng = random.Random(7)
+    for _trial in range(300):
+        leaves = [rng.randbytes(32) for _ in range(rng.randrange(0, 200) + rng.randrange(0, 200))]
+        cut = rng.randrange(0, len(leaves) + 1)
+        one_by_one = merkle.TreeBuilder(min_level=min_level)
+        for leaf in leaves[:cut]:
+            one_by_one.append(leaf)
+        batched = merkle.TreeBuilder(one_by_one.size, list(one_by_one._edge), min_level=min_level)
+        completed = batched.extend(leaves[cut:])
+        expected = [node for leaf in leaves[cut:] for node in one_by_one.append(leaf)]
+        assert (batched.size, batched.root(), batched._edge) == (one_by_one.size, one_by_one.root(), one_by_one._edge)
+        assert sorted(completed) == sorted(expected)
+
+
 def test_proofs_are_refused_for_sizes_that_name_none() -> None:
     with pytest.raises(ValueError, match="not in a tree"):
         merkle.inclusion_ranges(5, 5)
