@@ -70,6 +70,7 @@ SINCE = bindparam("since", type_=UTCDateTime())
 RECORD_AGENCY = bindparam("record_agency", type_=String())
 REPORTED_TO = bindparam("reported_to", type_=String())
 RAISED_AT = bindparam("raised_at", type_=UTCDateTime())
+_CHILD_SERIALISED = select(_children.c.id).where(_children.c.id == CHILD).with_for_update(key_share=True)
 STALE_BEFORE = bindparam("stale_before", type_=UTCDateTime())  # a raise older than this may go again
 
 
@@ -218,7 +219,7 @@ async def _serialise_child(session: AsyncSession, child_id: uuid.UUID) -> AsyncC
     foreign key already holds the child's row FOR KEY SHARE, which this does not conflict with
     (a plain FOR UPDATE would deadlock two such writers)."""
     connection = await session.connection()
-    await connection.execute(select(_children.c.id).where(_children.c.id == child_id).with_for_update(key_share=True))
+    await connection.execute(_CHILD_SERIALISED, {"child_id": child_id})
     return connection
 
 
