@@ -139,7 +139,7 @@ class TreeCheck:
             and_(_nodes.c.level == level, _nodes.c.position.between(low, high)) for level, (low, high) in ranges.items()
         ]
         rows = self._connection.execute(select(_nodes.c.level, _nodes.c.position, _nodes.c.hash).where(or_(*clauses)))
-        stored = {(level, position): bytes(digest) for level, position, digest in rows.tuples()}
+        stored = {(level, position): bytes(digest) for level, position, digest in rows}
         pending, self._pending = self._pending, {}
         for (level, position), digest in sorted(pending.items(), key=lambda item: (item[0][1] + 1) << item[0][0]):
             if stored.get((level, position)) != digest:
