@@ -167,10 +167,15 @@ def _api_server_settings(settings: Settings) -> dict[str, str]:
     database, so one left open and idle is a process frozen (SIGSTOP, a debugger, a stuck
     event loop) or a bug. While it is open the sequencer cannot chain past its transaction, so
     the log head, the event feed and log reads stall for every instance (issue 24: 28.6 s under
-    the old 30 s bound); the server ends such a session after this much idleness instead."""
+    the old 30 s bound); the server ends such a session after this much idleness instead.
+
+    No JIT: the request path's statements run in milliseconds, and compiling one costs 100–170 ms
+    whenever an estimate crosses `jit_above_cost` (a child's report page at 10⁷ entries: 150 ms
+    of JIT in a 296 ms page, bench/CHILD_REPORT.txt) — a misestimate becomes a stall."""
     return {
         **_postgres_server_settings(settings),
         "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+        "jit": "off",
     }
 
 

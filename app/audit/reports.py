@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.extract import build_extract
 from app.audit.log_filters import LogFilters
-from app.audit.queries import CHAIN_TO_LOG, chain, chained_entries, log
+from app.audit.queries import CHAIN_TO_LOG, chain, chained_entries, entries_with_links, log
 from app.security.keys import KeyRing
 
 
@@ -34,7 +34,7 @@ async def _entries(
     `ix_access_log_child_id_txid_id` and stops after `limit + 1` rows. Ordered by `seq`, the
     database walked the chain from its start (4.9 M links for a hot child's page at 5 M
     entries; bench/child_report.py)."""
-    statement = chained_entries().where(*conditions)
+    statement = (chained_entries() if child_id is None else entries_with_links()).where(*conditions)
     if child_id is None:
         if after is not None:
             statement = statement.where(chain.c.seq > after)

@@ -1,4 +1,5 @@
-"""The API's PostgreSQL sessions carry their name and bound how long they may sit in a transaction."""
+"""The API's PostgreSQL sessions carry their name, bound how long they may sit in a transaction,
+and never JIT-compile."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def test_api_sessions_are_named_and_bound_idle_transactions_by_the_setting(pg_se
     }
     tuned = pg_settings.model_copy(update={"db_idle_in_transaction_timeout_ms": 1234})
     assert session_settings(tuned, *names)["idle_in_transaction_session_timeout"] == "1234"
+
+
+def test_api_sessions_never_jit_compile(pg_settings: Settings) -> None:
+    # The server's default is on; a request path statement is never worth 100+ ms of compiling.
+    assert session_settings(pg_settings, "jit") == {"jit": "off"}
 
 
 def test_a_transaction_left_idle_past_the_bound_is_ended_by_the_server(pg_settings: Settings) -> None:
