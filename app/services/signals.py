@@ -70,8 +70,8 @@ SINCE = bindparam("since", type_=UTCDateTime())
 RECORD_AGENCY = bindparam("record_agency", type_=String())
 REPORTED_TO = bindparam("reported_to", type_=String())
 RAISED_AT = bindparam("raised_at", type_=UTCDateTime())
-_CHILD_SERIALISED = select(_children.c.id).where(_children.c.id == CHILD).with_for_update(key_share=True)
 STALE_BEFORE = bindparam("stale_before", type_=UTCDateTime())  # a raise older than this may go again
+_CHILD_SERIALISED = select(_children.c.id).where(_children.c.id == CHILD).with_for_update(key_share=True)
 
 
 def _usable_concerns(receiver: AgencyRef, now: Moment) -> tuple[list[Any], list[ColumnElement[bool]]]:
