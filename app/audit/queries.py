@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Join, Select, and_, select
 
 from app.audit.chain import EXTENSION_FIELDS, HASHED_FIELDS
 from app.models.audit import AccessLogChainLink, AccessLogEntry
@@ -23,11 +23,15 @@ CHAIN_TO_LOG: ColumnElement[bool] = and_(log.c.id == chain.c.entry_id, log.c.at 
 CHAIN_TO_LOG_SQL = "e.id = c.entry_id AND e.at = c.at"
 
 
+def _entries_in_chain(joined: Join) -> Select[Any]:
+    return select(chain.c.seq, *(log.c[name] for name in PUBLIC_COLUMNS), chain.c.prev_hash, chain.c.hash).select_from(
+        joined
+    )
+
+
 def chained_entries() -> Select[Any]:
     """Entries that have their place in the chain, with seq, prev_hash and hash."""
-    return select(chain.c.seq, *(log.c[name] for name in PUBLIC_COLUMNS), chain.c.prev_hash, chain.c.hash).select_from(
-        chain.join(log, CHAIN_TO_LOG)
-    )
+    return _entries_in_chain(chain.join(log, CHAIN_TO_LOG))
 
 
 # From an entry to its link, by id alone: where the entries drive the join (a child's report,
@@ -40,6 +44,4 @@ LOG_TO_CHAIN: ColumnElement[bool] = log.c.id == chain.c.entry_id
 
 def entries_with_links() -> Select[Any]:
     """`chained_entries`, joined from the entry's side (LOG_TO_CHAIN)."""
-    return select(chain.c.seq, *(log.c[name] for name in PUBLIC_COLUMNS), chain.c.prev_hash, chain.c.hash).select_from(
-        log.join(chain, LOG_TO_CHAIN)
-    )
+    return _entries_in_chain(log.join(chain, LOG_TO_CHAIN))
